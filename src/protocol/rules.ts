@@ -1,0 +1,137 @@
+/**
+ * The rule catalogue: one entry per rule of the kit's contract. Features tag scenarios with these ids;
+ * the grader and every report read their level, side and wording from here and nowhere else.
+ */
+export type RuleLevel = 'MUST' | 'SHOULD';
+export type RuleSide = 'client' | 'server';
+
+export interface GuideRef {
+  /** Where the rule comes from, e.g. "Upload Part › Content Range". */
+  readonly section: string;
+  readonly url: string;
+  /** The guide's sentence, restated. */
+  readonly says: string;
+}
+
+export interface Rule {
+  readonly id: string;
+  readonly level: RuleLevel;
+  readonly side: RuleSide;
+  /** What the implementation under test does, completing "the client …" / "the server …". */
+  readonly statement: string;
+  readonly guide: GuideRef;
+}
+
+const UPLOAD_PART = 'https://developer.box.com/guides/uploads/chunked/upload-part/';
+const CREATE_SESSION = 'https://developer.box.com/guides/uploads/chunked/create-session/';
+const COMMIT_SESSION = 'https://developer.box.com/guides/uploads/chunked/commit-session/';
+const REFERENCE = 'https://developer.box.com/reference/';
+const ERRORS = 'https://developer.box.com/guides/api-calls/permissions-and-errors/common-errors/';
+
+const partSize: GuideRef = {
+  section: 'Upload Part › Part Size',
+  url: `${UPLOAD_PART}#part-size`,
+  says: 'Every part has exactly the session’s part size; only the last part of the file may be smaller.',
+};
+const contentRange: GuideRef = {
+  section: 'Upload Part › Content Range',
+  url: `${UPLOAD_PART}#content-range`,
+  says: 'Content-Range reads "bytes <lower>-<higher>/<total>"; the lower bound is a multiple of the part size and the higher bound one less than the next multiple.',
+};
+const digest: GuideRef = {
+  section: 'Upload Part › Get SHA Digest',
+  url: `${UPLOAD_PART}#get-sha-digest`,
+  says: 'Each part carries a Digest header: "sha=" and the base64 of the part’s binary SHA-1 (openssl sha1 -binary | base64).',
+};
+const rangeOverlap: GuideRef = {
+  section: 'Upload Part › Range Overlap',
+  url: `${UPLOAD_PART}#range-overlap`,
+  says: 'A part answered with range_overlaps_existing_part overlapped content already uploaded; the application must assume that part was not stored.',
+};
+const parallel: GuideRef = {
+  section: 'Upload Part › Parallel uploads',
+  url: `${UPLOAD_PART}#parallel-uploads`,
+  says: 'Upload 3 to 5 parts at a time from a queue ordered by byte offset, lower offsets first; a failed part is retried before later parts are started.',
+};
+const response: GuideRef = {
+  section: 'Upload Part › Response',
+  url: `${UPLOAD_PART}#response`,
+  says: 'Each part upload answers with the part’s id, offset, size and SHA-1; keep every one of these records, the commit needs them.',
+};
+const createSession: GuideRef = {
+  section: 'Create Upload Session',
+  url: CREATE_SESSION,
+  says: 'A session is opened with the destination folder, the file name and the file’s size in bytes; the answer sets part_size, total_parts and the session endpoints.',
+};
+const commitSession: GuideRef = {
+  section: 'Commit Upload Session',
+  url: COMMIT_SESSION,
+  says: 'The commit lists the part records and carries a Digest of the whole file; a 202 with Retry-After means the parts are still being processed, so commit again after that many seconds.',
+};
+const auth: GuideRef = {
+  section: 'API reference › Authentication',
+  url: `${REFERENCE}put-files-upload-sessions-id/`,
+  says: 'Every call carries the access token as "Authorization: Bearer <token>".',
+};
+const errors: GuideRef = {
+  section: 'Common errors',
+  url: ERRORS,
+  says: 'Errors come back as a ClientError JSON object with type "error", status, code, message and request_id.',
+};
+
+export const RULES: readonly Rule[] = [
+  // Client rules: judged from the traffic the client sends to the simulated server.
+  { id: 'C-CREATE', level: 'MUST', side: 'client', statement: 'opens the session with POST …/files/upload_sessions, a JSON body with folder_id, file_name and file_size equal to the file’s length', guide: createSession },
+  { id: 'C-AUTH', level: 'MUST', side: 'client', statement: 'sends Authorization: Bearer <token> on every request', guide: auth },
+  { id: 'C-PART-SIZE', level: 'MUST', side: 'client', statement: 'sends every part but the last with exactly part_size bytes, the last with 1..part_size bytes; never an empty part', guide: partSize },
+  { id: 'C-RANGE-FORMAT', level: 'MUST', side: 'client', statement: 'sends Content-Range: bytes <lo>-<hi>/<total> on every part, and a body of exactly hi-lo+1 bytes', guide: contentRange },
+  { id: 'C-RANGE-ALIGN', level: 'MUST', side: 'client', statement: 'starts every part at a multiple of part_size', guide: contentRange },
+  { id: 'C-RANGE-UPPER', level: 'MUST', side: 'client', statement: 'ends every part but the last at lo+part_size-1, the last at file size - 1', guide: contentRange },
+  { id: 'C-RANGE-TOTAL', level: 'MUST', side: 'client', statement: 'gives the file size as the Content-Range total', guide: contentRange },
+  { id: 'C-DIGEST', level: 'MUST', side: 'client', statement: 'sends Digest: sha=<base64 SHA-1 of that body> on every part request, retries included', guide: digest },
+  { id: 'C-CONTENT-TYPE', level: 'SHOULD', side: 'client', statement: 'sends parts as Content-Type: application/octet-stream', guide: { ...auth, section: 'API reference › Upload part', says: 'A part is sent as raw bytes with Content-Type application/octet-stream.' } },
+  { id: 'C-NO-OVERLAP', level: 'MUST', side: 'client', statement: 'never sends a part overlapping a range the server already acknowledged', guide: rangeOverlap },
+  { id: 'C-COVERAGE', level: 'MUST', side: 'client', statement: 'has every byte of the file acknowledged exactly once before it commits', guide: partSize },
+  { id: 'C-ORDER', level: 'SHOULD', side: 'client', statement: 'starts parts in increasing offset order (retries excepted)', guide: parallel },
+  { id: 'C-PARALLEL-MAX', level: 'SHOULD', side: 'client', statement: 'has at most 5 part uploads in flight at once', guide: parallel },
+  { id: 'C-PARALLEL-MIN', level: 'SHOULD', side: 'client', statement: 'has at least 3 part uploads in flight while 3 or more parts remain, when the server answers slowly', guide: parallel },
+  { id: 'C-RETRY', level: 'SHOULD', side: 'client', statement: 'retries a part that failed with 5xx, 429 (after Retry-After) or a dropped connection, and completes the upload', guide: parallel },
+  { id: 'C-RETRY-FIRST', level: 'SHOULD', side: 'client', statement: 'retries a failed part before starting any part beyond those already in flight', guide: parallel },
+  { id: 'C-OVERLAP-NOT-PERSISTED', level: 'MUST', side: 'client', statement: 'after range_overlaps_existing_part, treats that part as not persisted: never lists it in the commit, never reports success for a file missing that range', guide: rangeOverlap },
+  { id: 'C-COMMIT-PARTS', level: 'MUST', side: 'client', statement: 'commits with {parts: [...]} holding each acknowledged part as the server returned it (part_id, offset, size, sha1), one per range', guide: response },
+  { id: 'C-COMMIT-SORTED', level: 'SHOULD', side: 'client', statement: 'lists the commit parts sorted by offset', guide: commitSession },
+  { id: 'C-COMMIT-DIGEST', level: 'MUST', side: 'client', statement: 'commits with Digest: sha=<base64 SHA-1 of the whole file>', guide: commitSession },
+  { id: 'C-COMMIT-RETRY-AFTER', level: 'MUST', side: 'client', statement: 'on a 202 commit answer, waits at least Retry-After seconds and commits again until 201', guide: commitSession },
+  { id: 'C-SUCCESS-HONEST', level: 'MUST', side: 'client', statement: 'exits 0 only when the commit returned 201 and the stored file equals the source byte for byte, non-zero otherwise', guide: commitSession },
+
+  // Server rules: judged by driving the server with the reference uploader and crafted requests.
+  { id: 'S-CREATE', level: 'MUST', side: 'server', statement: 'answers a valid create with 201 and an upload_session: id, type, part_size > 0, total_parts = ceil(file_size/part_size), num_parts_processed 0, session_endpoints with absolute upload_part, commit, abort, list_parts, status', guide: createSession },
+  { id: 'S-CREATE-REJECT', level: 'MUST', side: 'server', statement: 'rejects a create with a missing/invalid folder_id, file_name or file_size with 400', guide: createSession },
+  { id: 'S-PART-OK', level: 'MUST', side: 'server', statement: 'answers a correct part with 200 {part: {part_id, offset, size, sha1}}, offset/size matching the range and sha1 the hex SHA-1 of the bytes', guide: response },
+  { id: 'S-PART-SIZE-REJECT', level: 'MUST', side: 'server', statement: 'rejects a part of the wrong size (not the last) with a 4xx and does not persist it', guide: partSize },
+  { id: 'S-RANGE-ALIGN-REJECT', level: 'MUST', side: 'server', statement: 'rejects a part whose start is not a multiple of part_size with a 4xx and does not persist it', guide: contentRange },
+  { id: 'S-RANGE-MALFORMED-REJECT', level: 'MUST', side: 'server', statement: 'rejects a missing or malformed Content-Range, a range past the file size, or a body whose length differs from the range, with a 4xx (never 5xx) and does not persist it', guide: contentRange },
+  { id: 'S-DIGEST-REJECT', level: 'MUST', side: 'server', statement: 'rejects a part with a missing or mismatching Digest with a 4xx and does not persist it', guide: digest },
+  { id: 'S-OVERLAP-REJECT', level: 'MUST', side: 'server', statement: 'rejects a part overlapping a persisted part with 416 range_overlaps_existing_part, keeps the existing part intact', guide: rangeOverlap },
+  { id: 'S-LIST-PARTS', level: 'MUST', side: 'server', statement: 'lists exactly the persisted parts, with offset/limit paging and total_count', guide: { section: 'API reference › List parts', url: `${REFERENCE}get-files-upload-sessions-id-parts/`, says: 'List parts returns the parts uploaded so far, a page at a time (offset, limit), with total_count.' } },
+  { id: 'S-STATUS', level: 'MUST', side: 'server', statement: 'returns the session on GET status, num_parts_processed counting persisted parts', guide: { section: 'API reference › Get upload session', url: `${REFERENCE}get-files-upload-sessions-id/`, says: 'Get upload session returns the session, with the number of parts processed so far.' } },
+  { id: 'S-COMMIT-OK', level: 'MUST', side: 'server', statement: 'answers a complete commit with the right digest with 201 (possibly after 202s) and a file entry of the right size', guide: commitSession },
+  { id: 'S-COMMIT-DIGEST-REJECT', level: 'MUST', side: 'server', statement: 'rejects a commit whose Digest does not match the assembled file with a 4xx; no file is created', guide: commitSession },
+  { id: 'S-COMMIT-INCOMPLETE-REJECT', level: 'MUST', side: 'server', statement: 'rejects a commit whose parts do not cover the whole file with a 4xx; no file is created', guide: commitSession },
+  { id: 'S-ABORT', level: 'MUST', side: 'server', statement: 'answers DELETE with 204; the session is gone afterwards (4xx on later calls)', guide: { section: 'API reference › Remove upload session', url: `${REFERENCE}delete-files-upload-sessions-id/`, says: 'Aborting a session answers 204 and discards it with its parts.' } },
+  { id: 'S-AUTH', level: 'MUST', side: 'server', statement: 'answers a missing or wrong token with 401 and changes nothing', guide: auth },
+  { id: 'S-ERROR-SHAPE', level: 'SHOULD', side: 'server', statement: 'sends every error as Box’s ClientError JSON (type "error", status, code, message, request_id)', guide: errors },
+];
+
+const BY_ID = new Map(RULES.map((rule) => [rule.id, rule]));
+
+export function ruleById(id: string): Rule | undefined {
+  return BY_ID.get(id);
+}
+
+export function rulesFor(side: RuleSide): Rule[] {
+  return RULES.filter((rule) => rule.side === side);
+}
+
+/** A scenario tag that names a rule: `@C-…` or `@S-…`. */
+export const RULE_TAG = /^@([CS]-[A-Z0-9-]+)$/;

@@ -1,0 +1,87 @@
+import type { FaultAction } from './faults.ts';
+
+export type Operation =
+  | 'create'
+  | 'create-version'
+  | 'part'
+  | 'list'
+  | 'status'
+  | 'commit'
+  | 'abort'
+  | 'log'
+  | 'file'
+  | 'control'
+  | 'other';
+
+/** How a request authenticated; the token itself is never kept. */
+export type AuthClass = 'valid' | 'wrong-token' | 'missing' | 'malformed';
+
+/** One request and its answer, as the simulated server saw them. Times are monotonic milliseconds. */
+export interface Exchange {
+  seq: number;
+  op: Operation;
+  sessionId?: string;
+  method: string;
+  /** Path and query. */
+  url: string;
+  /** Lower-case names; Authorization is replaced by `Bearer <redacted>`. */
+  requestHeaders: Record<string, string>;
+  auth: AuthClass;
+  startMs: number;
+  endMs: number;
+  requestBody: { length: number; sha1: string; json?: unknown };
+  /** 0 when the connection closed with no answer. */
+  status: number;
+  responseHeaders: Record<string, string>;
+  responseBody?: unknown;
+  /** The server closed the connection on purpose (a drop fault). */
+  dropped: boolean;
+  /** The client went away before the exchange finished. */
+  clientAborted: boolean;
+  fault?: { description: string; action: FaultAction };
+  /** For parts: the part number (1-based) when the range starts on a part boundary, and its attempt. */
+  partNumber?: number;
+  attempt?: number;
+}
+
+export const REDACTED_AUTHORIZATION = 'Bearer <redacted>';
+
+export class TrafficRecorder {
+  readonly #exchanges: Exchange[] = [];
+  #seq = 0;
+
+  begin(init: Pick<Exchange, 'method' | 'url' | 'requestHeaders' | 'auth'>): Exchange {
+    const exchange: Exchange = {
+      seq: ++this.#seq,
+      op: 'other',
+      ...init,
+      startMs: performance.now(),
+      endMs: Number.NaN,
+      requestBody: { length: 0, sha1: '' },
+      status: 0,
+      responseHeaders: {},
+      dropped: false,
+      clientAborted: false,
+    };
+    this.#exchanges.push(exchange);
+    return exchange;
+  }
+
+  /** Finished exchanges, in order of arrival. */
+  exchanges(): Exchange[] {
+    return this.#exchanges.filter((exchange) => !Number.isNaN(exchange.endMs));
+  }
+
+  clear(): void {
+    this.#exchanges.length = 0;
+  }
+}
+
+export function redactHeaders(headers: NodeJS.Dict<string | string[]>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    out[name] = name === 'authorization' || name === 'proxy-authorization' ? REDACTED_AUTHORIZATION : String(value);
+  }
+  return out;
+}

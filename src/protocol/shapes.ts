@@ -121,3 +121,30 @@ export function checkCommitBody(body: unknown): Checked<UploadPart[]> {
   }
   return { ok: true, value: body.parts as UploadPart[] };
 }
+
+const ENDPOINT_NAMES = ['upload_part', 'commit', 'abort', 'list_parts', 'status'] as const;
+
+/** What is wrong with an upload_session object for a file of `fileSize` bytes, or undefined when nothing is. */
+export function uploadSessionProblem(value: unknown, fileSize: number): string | undefined {
+  if (!isRecord(value)) return 'the upload session is not a JSON object';
+  if (typeof value.id !== 'string' || value.id === '') return 'id is missing';
+  if (value.type !== 'upload_session') return `type is ${JSON.stringify(value.type)}, not "upload_session"`;
+  const partSize = value.part_size;
+  if (typeof partSize !== 'number' || !Number.isSafeInteger(partSize) || partSize <= 0) return `part_size ${JSON.stringify(partSize)} is not a positive integer`;
+  const expectedParts = Math.ceil(fileSize / partSize);
+  if (value.total_parts !== expectedParts) return `total_parts is ${JSON.stringify(value.total_parts)}, expected ceil(${fileSize}/${partSize}) = ${expectedParts}`;
+  if (value.num_parts_processed !== 0) return `num_parts_processed is ${JSON.stringify(value.num_parts_processed)}, expected 0`;
+  const endpoints = value.session_endpoints;
+  if (!isRecord(endpoints)) return 'session_endpoints is missing';
+  for (const name of ENDPOINT_NAMES) {
+    const url = endpoints[name];
+    if (typeof url !== 'string' || !/^https?:\/\/[^/]+\//.test(url)) return `session_endpoints.${name} is not an absolute URL`;
+  }
+  return undefined;
+}
+
+export function asUploadSession(value: unknown, fileSize: number): UploadSession {
+  const problem = uploadSessionProblem(value, fileSize);
+  if (problem) throw new TypeError(`Unexpected upload session: ${problem}`);
+  return value as UploadSession;
+}

@@ -11,7 +11,7 @@ import { parseDigest } from '../protocol/digest.ts';
 import { totalPartsFor } from '../protocol/parts.ts';
 import { type UploadPart, type UploadSession, boxError, checkCommitBody, checkCreateSessionBody } from '../protocol/shapes.ts';
 import { DEFAULT_ERROR_CODES, type FaultAction, type FaultPlan, type FaultReportEntry, describeFault, matchFault, parseFaultPlan } from './faults.ts';
-import { type AuthClass, type Exchange, TrafficRecorder, redactHeaders } from './recorder.ts';
+import { type AuthClass, type Exchange, type Operation, TrafficRecorder, redactHeaders } from './recorder.ts';
 import { receiveBody, receiveJson } from './body.ts';
 import { type ActivePlan, type Session, type StoredFile, UploadStore, randomHex } from './store.ts';
 
@@ -63,6 +63,21 @@ interface Context {
   requestId: string;
 }
 
+/** What a request to the API is, judged by method and path alone (so a rejected request is classified too). */
+export function operationOf(method: string, path: string): Operation {
+  if (path === '/files/upload_sessions') return 'create';
+  if (/^\/files\/\d+\/upload_sessions$/.test(path)) return 'create-version';
+  const session = /^\/files\/upload_sessions\/[^/]+(\/parts|\/commit|\/log)?$/.exec(path);
+  if (session) {
+    const suffix = session[1];
+    if (suffix === '/parts') return 'list';
+    if (suffix === '/commit') return 'commit';
+    if (suffix === '/log') return 'log';
+    return method === 'PUT' ? 'part' : method === 'DELETE' ? 'abort' : method === 'GET' ? 'status' : 'other';
+  }
+  return /^\/files\/\d+(\/content)?$/.test(path) ? 'file' : 'other';
+}
+
 /** A header's value; a repeated header counts as malformed and reads as its joined values. */
 function headerOf(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
@@ -97,7 +112,9 @@ export async function startSimulatedServer(options: SimulatedServerOptions = {})
   /** Reads and discards what is left of the body (up to a bound), then answers; past the bound the connection is closed. */
   const drainThenFail = async (ctx: Context, status: number, code: string, message: string, extra: { context?: Record<string, unknown>; headers?: Record<string, string> } = {}) => {
     const body = await receiveBody(ctx.req, { maxBytes: MAX_DRAIN_BYTES });
-    if (ctx.exchange.requestBody.length === 0) ctx.exchange.requestBody = { length: body.length, sha1: body.sha1.toString('hex') };
+    if (ctx.exchange.requestBody.length === 0) {
+      ctx.exchange.requestBody = { length: body.length, sha1: body.sha1.toString('hex'), truncated: body.outcome === 'too-large' || undefined };
+    }
     if (body.outcome === 'aborted') return markAborted(ctx);
     const headers = body.outcome === 'complete' ? extra.headers : { ...extra.headers, connection: 'close' };
     fail(ctx, status, code, message, { ...extra, headers });
@@ -284,6 +301,7 @@ export async function startSimulatedServer(options: SimulatedServerOptions = {})
       return markAborted(ctx);
     }
     if (body.outcome === 'too-large') {
+      ctx.exchange.requestBody.truncated = true;
       await discard();
       return fail(ctx, 400, 'invalid_request', `The body is longer than the Content-Range size ${size}`, { headers: { connection: 'close' } });
     }
@@ -412,6 +430,7 @@ export async function startSimulatedServer(options: SimulatedServerOptions = {})
 
   const routeApi = async (ctx: Context, path: string) => {
     const method = ctx.req.method ?? 'GET';
+    ctx.exchange.op = operationOf(method, path);
     const auth = ctx.exchange.auth;
     if (auth !== 'valid') {
       return drainThenFail(ctx, 401, 'unauthorized', 'Unauthorized: a valid bearer token is required', {

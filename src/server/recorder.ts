@@ -29,7 +29,8 @@ export interface Exchange {
   auth: AuthClass;
   startMs: number;
   endMs: number;
-  requestBody: { length: number; sha1: string; json?: unknown };
+  /** Length and SHA-1 of the bytes read; `truncated` when the server stopped reading a body longer than allowed. */
+  requestBody: { length: number; sha1: string; json?: unknown; truncated?: boolean };
   /** 0 when the connection closed with no answer. */
   status: number;
   responseHeaders: Record<string, string>;

@@ -1,0 +1,201 @@
+import { createHash } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Agent } from 'undici';
+import { contentRangeFor } from '../protocol/content-range.ts';
+import { digestHeaderFor } from '../protocol/digest.ts';
+import { type PlannedPart, partAt, totalPartsFor } from '../protocol/parts.ts';
+import { type BoxFile, type UploadPart, type UploadSession, asUploadSession, isUploadPart } from '../protocol/shapes.ts';
+import { type JsonResponse, describeOutcome, outcomeOf, send } from './http.ts';
+import { type AttemptOutcome, DEFAULT_RETRY_POLICY, type RetryPolicy, retryDelayFor } from './retry.ts';
+
+export interface UploadOptions {
+  /** API base, e.g. https://upload.box.com/api/2.0 */
+  baseUrl: string;
+  token: string;
+  file: string;
+  fileName: string;
+  folderId: string;
+  /** Parts in flight at once, 3 to 5 as the guide recommends (default 4). */
+  concurrency?: number;
+  retry?: Partial<RetryPolicy>;
+  /** Upper bound on 202 answers waited out before the commit is given up (default 60). */
+  maxCommitWaits?: number;
+  /** Per-request headers and body timeout (default 120 s). */
+  requestTimeoutMs?: number;
+  onProgress?: (progress: { uploadedBytes: number; totalBytes: number; partsDone: number; totalParts: number }) => void;
+  /** Diagnostic lines: retries, waits, the abort. */
+  log?: (line: string) => void;
+}
+
+export interface UploadResult {
+  file: BoxFile;
+  sessionId: string;
+  parts: number;
+  partSize: number;
+}
+
+export class UploadError extends Error {
+  override readonly name = 'UploadError';
+}
+
+/** Cut-down signal: wakes every waiter when state changes. */
+class Changes {
+  #waiters: (() => void)[] = [];
+  next(): Promise<void> {
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+  notify(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const wake of waiters) wake();
+  }
+}
+
+/**
+ * Uploads a file through an upload session, reading it once: each part is read into one of
+ * `concurrency` reusable buffers, hashed (part and whole file in the same pass) and sent; parts start in
+ * offset order; a failed part is retried before any later part starts.
+ */
+export async function uploadFile(options: UploadOptions): Promise<UploadResult> {
+  const concurrency = options.concurrency ?? 4;
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new UploadError('concurrency must be a positive integer');
+  const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+  const log = options.log ?? (() => {});
+  const timeout = options.requestTimeoutMs ?? 120_000;
+  const dispatcher = new Agent({ connections: concurrency + 1, headersTimeout: timeout, bodyTimeout: timeout, keepAliveTimeout: 10_000 });
+  const auth = { authorization: `Bearer ${options.token}` };
+  const handle = await open(options.file, 'r');
+  let session: UploadSession | undefined;
+  try {
+    const fileSize = (await handle.stat()).size;
+    const created = await withRetries('create session', policy, log, () =>
+      send(dispatcher, 'POST', `${options.baseUrl.replace(/\/$/, '')}/files/upload_sessions`, { ...auth, 'content-type': 'application/json' }, JSON.stringify({ folder_id: options.folderId, file_name: options.fileName, file_size: fileSize })),
+    );
+    if (created.status !== 201) throw new UploadError(`create session: ${describeResponse(created)}`);
+    session = asUploadSession(created.body, fileSize);
+    const partSize = session.part_size;
+    const totalParts = totalPartsFor(fileSize, partSize);
+    const uploadPart = session.session_endpoints.upload_part;
+    const records: UploadPart[] = [];
+    const wholeFile = createHash('sha1');
+    const buffers: Buffer[] = Array.from({ length: Math.min(concurrency, totalParts) }, () => Buffer.allocUnsafe(partSize));
+    const changes = new Changes();
+    let retriesPending = 0;
+    let uploadedBytes = 0;
+    let failure: Error | undefined;
+
+    const sendPart = async (part: PlannedPart, bytes: Buffer): Promise<void> => {
+      const partSha1 = createHash('sha1').update(bytes).digest();
+      const sha1 = partSha1.toString('hex');
+      const headers = {
+        ...auth,
+        'content-type': 'application/octet-stream',
+        'content-range': contentRangeFor(part.offset, part.size, fileSize),
+        digest: digestHeaderFor(partSha1),
+      };
+      for (let attempt = 1; ; attempt++) {
+        if (attempt > 1) {
+          retriesPending -= 1;
+          changes.notify();
+        }
+        const result = await send(dispatcher, 'PUT', uploadPart, headers, bytes);
+        if (result.ok && result.response.status === 200) {
+          const record = (result.response.body as { part?: unknown } | undefined)?.part;
+          if (!isUploadPart(record) || record.offset !== part.offset || record.size !== part.size || record.sha1 !== sha1) {
+            throw new UploadError(`part ${part.index + 1}: the server acknowledged ${JSON.stringify(record)}, not the part sent`);
+          }
+          records.push(record);
+          return;
+        }
+        const outcome: AttemptOutcome = result.ok ? outcomeOf(result.response) : result.outcome;
+        const wait = retryDelayFor(outcome, attempt, policy);
+        if (wait === undefined || failure) throw new UploadError(`part ${part.index + 1}: ${describeOutcome(outcome)}, giving up after ${attempt} attempt(s)`);
+        log(`part ${part.index + 1}: ${describeOutcome(outcome)}; retrying in ${wait} ms`);
+        retriesPending += 1;
+        await sleep(wait);
+      }
+    };
+
+    const inFlight = new Set<Promise<void>>();
+    for (let index = 0; index < totalParts && !failure; index++) {
+      while (!failure && (inFlight.size >= buffers.length || retriesPending > 0)) await changes.next();
+      if (failure) break;
+      const part = partAt(index, fileSize, partSize);
+      const buffer = buffers.pop();
+      if (!buffer) throw new UploadError('no free part buffer');
+      const { bytesRead } = await handle.read(buffer, 0, part.size, part.offset);
+      if (bytesRead !== part.size) throw new UploadError(`the file shrank while it was read (part ${index + 1})`);
+      const bytes = buffer.subarray(0, part.size);
+      wholeFile.update(bytes);
+      const task: Promise<void> = sendPart(part, bytes)
+        .then(() => {
+          uploadedBytes += part.size;
+          options.onProgress?.({ uploadedBytes, totalBytes: fileSize, partsDone: records.length, totalParts });
+        })
+        .catch((error: unknown) => {
+          failure ??= error instanceof Error ? error : new Error(String(error));
+        })
+        .finally(() => {
+          buffers.push(buffer);
+          inFlight.delete(task);
+          changes.notify();
+        });
+      inFlight.add(task);
+    }
+    await Promise.all(inFlight);
+    if (failure) throw failure;
+
+    const digest = digestHeaderFor(wholeFile.digest());
+    const commitBody = JSON.stringify({ parts: [...records].sort((a, b) => a.offset - b.offset) });
+    const maxWaits = options.maxCommitWaits ?? 60;
+    for (let waits = 0; ; waits++) {
+      const committed = await withRetries('commit', policy, log, () =>
+        send(dispatcher, 'POST', session?.session_endpoints.commit ?? '', { ...auth, 'content-type': 'application/json', digest }, commitBody),
+      );
+      if (committed.status === 201) {
+        const file = (committed.body as { entries?: unknown[] } | undefined)?.entries?.[0] as BoxFile | undefined;
+        if (!file || file.size !== fileSize) throw new UploadError(`commit answered 201 without a file entry of ${fileSize} bytes`);
+        return { file, sessionId: session.id, parts: totalParts, partSize };
+      }
+      if (committed.status !== 202 || waits >= maxWaits) throw new UploadError(`commit: ${describeResponse(committed)}`);
+      const retryAfter = outcomeOf(committed);
+      const seconds = retryAfter.kind === 'status' && retryAfter.retryAfterSeconds !== undefined ? retryAfter.retryAfterSeconds : 1;
+      log(`commit: 202, parts still processing; committing again in ${seconds} s`);
+      await sleep(seconds * 1000);
+    }
+  } catch (error) {
+    if (session) {
+      log(`aborting upload session ${session.id}`);
+      await send(dispatcher, 'DELETE', session.session_endpoints.abort, auth);
+    }
+    throw error instanceof UploadError ? error : new UploadError(error instanceof Error ? error.message : String(error));
+  } finally {
+    await handle.close();
+    await dispatcher.close();
+  }
+}
+
+/** Sends a request until it gets an answer that is not transient (5xx, 429, dropped connection). */
+async function withRetries(
+  what: string,
+  policy: RetryPolicy,
+  log: (line: string) => void,
+  attemptOnce: () => ReturnType<typeof send>,
+): Promise<JsonResponse> {
+  for (let attempt = 1; ; attempt++) {
+    const result = await attemptOnce();
+    const outcome = result.ok ? outcomeOf(result.response) : result.outcome;
+    const transient = outcome.kind === 'network' || outcome.status === 429 || outcome.status >= 500;
+    if (result.ok && !transient) return result.response;
+    const wait = retryDelayFor(outcome, attempt, policy);
+    if (wait === undefined) throw new UploadError(`${what}: ${describeOutcome(outcome)}, giving up after ${attempt} attempt(s)`);
+    log(`${what}: ${describeOutcome(outcome)}; retrying in ${wait} ms`);
+    await sleep(wait);
+  }
+}
+
+function describeResponse(response: JsonResponse): string {
+  const body = response.body as { code?: unknown; message?: unknown } | undefined;
+  return `HTTP ${response.status}${typeof body?.code === 'string' ? ` ${body.code}` : ''}${typeof body?.message === 'string' ? `: ${body.message}` : ''}`;
+}

@@ -79,7 +79,8 @@ export async function uploadFile(options: UploadOptions): Promise<UploadResult> 
     const uploadPart = session.session_endpoints.upload_part;
     const records: UploadPart[] = [];
     const wholeFile = createHash('sha1');
-    const buffers: Buffer[] = Array.from({ length: Math.min(concurrency, totalParts) }, () => Buffer.allocUnsafe(partSize));
+    const slots = Math.min(concurrency, totalParts);
+    const buffers: Buffer[] = Array.from({ length: slots }, () => Buffer.allocUnsafe(partSize));
     const changes = new Changes();
     let retriesPending = 0;
     let uploadedBytes = 0;
@@ -119,7 +120,7 @@ export async function uploadFile(options: UploadOptions): Promise<UploadResult> 
 
     const inFlight = new Set<Promise<void>>();
     for (let index = 0; index < totalParts && !failure; index++) {
-      while (!failure && (inFlight.size >= buffers.length || retriesPending > 0)) await changes.next();
+      while (!failure && (inFlight.size >= slots || retriesPending > 0)) await changes.next();
       if (failure) break;
       const part = partAt(index, fileSize, partSize);
       const buffer = buffers.pop();

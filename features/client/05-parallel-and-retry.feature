@@ -1,0 +1,72 @@
+Feature: Uploading parts in parallel, in order, and retrying failures first
+  Box guide "Upload Part › Parallel uploads" (https://developer.box.com/guides/uploads/chunked/upload-part/#parallel-uploads):
+  parts may go in parallel but in byte order as far as possible, lower offsets first; the recommended
+  approach is 3 to 5 parts at a time from a queue ordered by offset; a failed part is retried before
+  later parts are uploaded.
+  The server answers slowly in these scenarios so that a parallel client really has parts in flight
+  together, and each fault is answered sooner than the parts around it, so the retry's place in the
+  order is unambiguous.
+
+  Background:
+    Given the server cuts files into parts of 1048576 bytes
+
+  @C-ORDER @SHOULD @client
+  Scenario: Parts start in increasing offset order
+    Given a file of 12 parts
+    And the server answers every part after 300 ms
+    When the client uploads the file
+    Then no part started after a part with a higher offset had finished
+
+  @C-PARALLEL-MAX @SHOULD @client
+  Scenario: No more than 5 parts are in flight
+    Given a file of 12 parts
+    And the server answers every part after 300 ms
+    When the client uploads the file
+    Then at most 5 part uploads were in flight at any moment
+
+  @C-PARALLEL-MIN @SHOULD @client
+  Scenario: At least 3 parts are in flight while 3 or more remain
+    Given a file of 12 parts
+    And the server answers every part after 300 ms
+    When the client uploads the file
+    Then at least 3 part uploads were in flight, on average, while 3 or more parts remained
+
+  @C-RETRY @SHOULD @client
+  Scenario: A part answered 503 is retried and the upload completes
+    Given a file of 6 parts
+    And the server answers every part after 300 ms
+    And the server answers part 2's first attempt with 503 after 50 ms
+    When the client uploads the file
+    Then every failed part was retried, after Retry-After where given, and the upload completed
+
+  @C-RETRY @SHOULD @client
+  Scenario: A part answered 429 is retried after Retry-After and the upload completes
+    Given a file of 6 parts
+    And the server answers every part after 300 ms
+    And the server answers part 2's first attempt with 429 and Retry-After 1 after 50 ms
+    When the client uploads the file
+    Then every failed part was retried, after Retry-After where given, and the upload completed
+
+  @C-RETRY @SHOULD @client
+  Scenario: A part whose connection dropped is retried and the upload completes
+    Given a file of 6 parts
+    And the server answers every part after 300 ms
+    And the server drops the connection halfway through part 2's first attempt
+    When the client uploads the file
+    Then every failed part was retried, after Retry-After where given, and the upload completed
+
+  @C-RETRY-FIRST @SHOULD @client
+  Scenario: A failed part is retried before any new part starts
+    Given a file of 6 parts
+    And the server answers every part after 300 ms
+    And the server answers part 2's first attempt with 503 after 50 ms
+    When the client uploads the file
+    Then no new part started between a part's failure and its retry
+
+  @C-RETRY-FIRST @SHOULD @client
+  Scenario: While waiting out Retry-After, no new part starts
+    Given a file of 6 parts
+    And the server answers every part after 300 ms
+    And the server answers part 2's first attempt with 429 and Retry-After 1 after 50 ms
+    When the client uploads the file
+    Then no new part started between a part's failure and its retry

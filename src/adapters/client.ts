@@ -1,0 +1,31 @@
+/** What the kit hands a client for one upload (the command contract's environment). */
+export interface UploadJob {
+  baseUrl: string;
+  token: string;
+  file: string;
+  fileName: string;
+  folderId: string;
+  timeoutMs: number;
+}
+
+export interface ClientOutcome {
+  /** null when killed. */
+  exitCode: number | null;
+  timedOut: boolean;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+}
+
+/** The one narrow interface every implementation under test sits behind. */
+export interface ClientUnderTest {
+  readonly name: string;
+  upload(job: UploadJob): Promise<ClientOutcome>;
+}
+
+/** The kit itself cannot go on (a client command that does not exist, say): exit code 2, not a verdict. */
+export class KitError extends Error {
+  override readonly name = 'KitError';
+}
+
+export const KIT_ERROR_MARKER = 'KIT ERROR: ';

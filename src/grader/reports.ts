@@ -1,0 +1,105 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type RuleResult, type Verdict, countRules } from './results.ts';
+
+export interface ConformanceReport {
+  kit: { name: string; version: string };
+  target: { kind: 'client' | 'server' | 'client+server'; name: string };
+  verdict: Verdict;
+  summary: { passed: number; failed: number; skipped: number };
+  rules: RuleResult[];
+  generatedAt: string;
+  durationMs: number;
+}
+
+const escapeXml = (text: string) => text.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c] ?? c);
+const escapeCell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+const ICON = { passed: '✅', failed: '❌', skipped: '⏭️' } as const;
+
+export function markdownReport(report: ConformanceReport): string {
+  const levels = (['MUST', 'SHOULD'] as const).map((level) => {
+    const counts = countRules(report.rules.filter((rule) => rule.level === level));
+    return `| ${level} | ${counts.passed} | ${counts.failed} | ${counts.skipped} |`;
+  });
+  const rows = report.rules.map(
+    (rule) => `| [${rule.id}](${rule.guide.url}) | ${rule.level} | ${ICON[rule.status]} ${rule.status} | ${escapeCell(rule.evidence)} |`,
+  );
+  return [
+    `# Chunked upload conformance: ${report.verdict}`,
+    '',
+    `Target (${report.target.kind}): \`${report.target.name}\`  `,
+    `Kit: ${report.kit.name} ${report.kit.version}, ${report.generatedAt}`,
+    '',
+    '| level | passed | failed | skipped |',
+    '|---|---|---|---|',
+    ...levels,
+    '',
+    '| rule | level | status | evidence |',
+    '|---|---|---|---|',
+    ...rows,
+    '',
+  ].join('\n');
+}
+
+/** One test case per rule, so CI shows rules rather than steps. */
+export function junitReport(report: ConformanceReport): string {
+  const { failed, skipped } = countRules(report.rules);
+  const cases = report.rules.map((rule) => {
+    const name = escapeXml(`${rule.id}: the ${rule.side} ${rule.statement}`);
+    const open = `    <testcase classname="${rule.side}.${rule.level}" name="${name}">`;
+    if (rule.status === 'failed') return `${open}\n      <failure message="${escapeXml(rule.evidence)}">${escapeXml(`Scenarios: ${rule.scenarios.join('; ')}\n${rule.evidence}`)}</failure>\n    </testcase>`;
+    if (rule.status === 'skipped') return `${open}\n      <skipped/>\n    </testcase>`;
+    return `${open}</testcase>`;
+  });
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites name="chunked-upload-conformance" tests="${report.rules.length}" failures="${failed}" skipped="${skipped}" time="${(report.durationMs / 1000).toFixed(3)}">`,
+    `  <testsuite name="${escapeXml(`${report.target.kind}: ${report.target.name}`)}" tests="${report.rules.length}" failures="${failed}" skipped="${skipped}">`,
+    ...cases,
+    '  </testsuite>',
+    '</testsuites>',
+    '',
+  ].join('\n');
+}
+
+/** A shields-style badge: verdict and MUST rules passed out of total. */
+export function badgeSvg(report: ConformanceReport): string {
+  const must = report.rules.filter((rule) => rule.level === 'MUST');
+  const value = `${report.verdict} ${must.filter((rule) => rule.status === 'passed').length}/${must.length} MUST`;
+  const colour = { conformant: '#2ea44f', 'conformant-with-warnings': '#dbab09', 'non-conformant': '#cb2431' }[report.verdict];
+  const label = 'chunked upload';
+  const labelWidth = 7 * label.length + 12;
+  const valueWidth = 7 * value.length + 12;
+  const width = labelWidth + valueWidth;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="20" role="img" aria-label="${label}: ${value}">
+  <title>${label}: ${value}</title>
+  <rect width="${labelWidth}" height="20" fill="#555"/>
+  <rect x="${labelWidth}" width="${valueWidth}" height="20" fill="${colour}"/>
+  <g fill="#fff" font-family="Verdana,DejaVu Sans,sans-serif" font-size="11" text-anchor="middle">
+    <text x="${labelWidth / 2}" y="14">${label}</text>
+    <text x="${labelWidth + valueWidth / 2}" y="14">${escapeXml(value)}</text>
+  </g>
+</svg>
+`;
+}
+
+export async function writeReports(dir: string, report: ConformanceReport): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await Promise.all([
+    writeFile(join(dir, 'conformance.json'), `${JSON.stringify(report, null, 2)}\n`),
+    writeFile(join(dir, 'conformance.md'), markdownReport(report)),
+    writeFile(join(dir, 'junit.xml'), junitReport(report)),
+    writeFile(join(dir, 'conformance.svg'), badgeSvg(report)),
+  ]);
+}
+
+/** The console summary: one line per rule, then the verdict, then a count line CI can read. */
+export function consoleSummary(report: ConformanceReport): string {
+  const width = Math.max(...report.rules.map((rule) => rule.id.length));
+  const lines = report.rules.map((rule) => {
+    const evidence = rule.evidence ? `  ${rule.evidence.length > 140 ? `${rule.evidence.slice(0, 137)}…` : rule.evidence}` : '';
+    return `  ${rule.status.padEnd(7)} ${rule.id.padEnd(width)} ${rule.level.padEnd(6)}${evidence}`;
+  });
+  const { passed, failed, skipped } = report.summary;
+  return [...lines, '', `verdict: ${report.verdict} (${report.target.kind}: ${report.target.name})`, `${passed} passed, ${failed} failed, ${skipped} skipped`].join('\n');
+}

@@ -1,0 +1,116 @@
+import { type ContentRange, parseContentRange, rangeSize } from '../protocol/content-range.ts';
+import { type Span, spansOverlap } from '../protocol/parts.ts';
+import { type UploadPart, isUploadPart } from '../protocol/shapes.ts';
+import type { Exchange } from '../server/recorder.ts';
+
+/** Views over recorded traffic that several rules share. Pure. */
+
+export function describeExchange(exchange: Exchange): string {
+  const part = exchange.partNumber === undefined ? '' : ` part ${exchange.partNumber} attempt ${exchange.attempt}`;
+  const answer = exchange.dropped ? 'connection dropped' : exchange.status === 0 ? 'no answer' : `${exchange.status}${errorCode(exchange) ? ` ${errorCode(exchange)}` : ''}`;
+  return `request #${exchange.seq} (${exchange.method} ${exchange.op}${part}, ${answer})`;
+}
+
+export function errorCode(exchange: Exchange): string | undefined {
+  const code = (exchange.responseBody as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+export function header(exchange: Exchange, name: string): string | undefined {
+  return exchange.requestHeaders[name];
+}
+
+export const partRequests = (traffic: readonly Exchange[]) => traffic.filter((exchange) => exchange.op === 'part');
+export const commitRequests = (traffic: readonly Exchange[]) => traffic.filter((exchange) => exchange.op === 'commit');
+
+/** The Content-Range of a part request, when it parses. */
+export function rangeOf(exchange: Exchange): ContentRange | undefined {
+  const parsed = parseContentRange(header(exchange, 'content-range'));
+  return parsed.ok ? parsed.value : undefined;
+}
+
+export function spanOf(range: ContentRange): Span {
+  return { offset: range.lo, size: rangeSize(range) };
+}
+
+/** Whether the server read the whole body, so its length and SHA-1 describe what the client sent. */
+export function bodyFullyRead(exchange: Exchange): boolean {
+  return !exchange.dropped && !exchange.clientAborted && !exchange.requestBody.truncated;
+}
+
+export interface Acknowledgement {
+  record: UploadPart;
+  exchange: Exchange;
+  /** When the answer left the server. */
+  at: number;
+}
+
+export function acknowledgements(traffic: readonly Exchange[]): Acknowledgement[] {
+  const out: Acknowledgement[] = [];
+  for (const exchange of partRequests(traffic)) {
+    const record = (exchange.responseBody as { part?: unknown } | undefined)?.part;
+    if (exchange.status === 200 && isUploadPart(record)) out.push({ record, exchange, at: exchange.endMs });
+  }
+  return out;
+}
+
+export const isOverlapAnswer = (exchange: Exchange) => exchange.status === 416 && errorCode(exchange) === 'range_overlaps_existing_part';
+
+/**
+ * Ranges the server answered with range_overlaps_existing_part and never acknowledged: what the client
+ * must treat as not stored. C-OVERLAP-NOT-PERSISTED judges them; rules about coverage and the commit
+ * list leave them to it, so one mistake is reported once.
+ */
+export function unpersistedOverlapSpans(traffic: readonly Exchange[]): Span[] {
+  const acked = acknowledgements(traffic).map((ack) => ack.record);
+  const spans: Span[] = [];
+  for (const exchange of partRequests(traffic).filter(isOverlapAnswer)) {
+    const range = rangeOf(exchange);
+    if (!range) continue;
+    const span = spanOf(range);
+    if (!acked.some((record) => record.offset === span.offset && record.size === span.size)) spans.push(span);
+  }
+  return spans;
+}
+
+export function withinAny(span: Span, spans: readonly Span[]): boolean {
+  return spans.some((outer) => span.offset >= outer.offset && span.offset + span.size <= outer.offset + outer.size);
+}
+
+export function overlapsAny(span: Span, spans: readonly Span[]): boolean {
+  return spans.some((other) => spansOverlap(span, other));
+}
+
+/** Part uploads in flight over time: the peak, and the time-weighted mean over [from, to). */
+export function inFlight(requests: readonly Exchange[], from = -Infinity, to = Infinity): { peak: number; peakAt: number; mean: number } {
+  const events: { at: number; delta: number }[] = [];
+  for (const request of requests) {
+    events.push({ at: request.startMs, delta: +1 }, { at: request.endMs, delta: -1 });
+  }
+  // Ends before starts at the same instant: a slot freed and refilled is not two in flight.
+  events.sort((a, b) => a.at - b.at || a.delta - b.delta);
+  let current = 0;
+  let peak = 0;
+  let peakAt = Number.NaN;
+  let area = 0;
+  let last = Math.max(from, events[0]?.at ?? 0);
+  for (const event of events) {
+    const at = Math.min(Math.max(event.at, from), to);
+    if (at > last) {
+      area += current * (at - last);
+      last = at;
+    }
+    current += event.delta;
+    if (current > peak) {
+      peak = current;
+      peakAt = event.at;
+    }
+  }
+  const span = Math.min(to, events.at(-1)?.at ?? 0) - Math.max(from, events[0]?.at ?? 0);
+  return { peak, peakAt, mean: span > 0 ? area / span : peak };
+}
+
+export function commitParts(exchange: Exchange): unknown[] | undefined {
+  const parts = (exchange.requestBody.json as { parts?: unknown } | undefined)?.parts;
+  return Array.isArray(parts) ? parts : undefined;
+}

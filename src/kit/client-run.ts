@@ -1,0 +1,84 @@
+import { join } from 'node:path';
+import type { ClientOutcome, ClientUnderTest } from '../adapters/client.ts';
+import type { ClientRun } from '../grader/client-checks.ts';
+import { startSimulatedServer } from '../server/app.ts';
+import type { FaultInstruction } from '../server/faults.ts';
+import { writeSeededFile } from './source-file.ts';
+
+/** The situation a client is put in: what a scenario's Given steps describe. */
+export interface RunSetup {
+  fileSize: number;
+  partSize: number;
+  faults: FaultInstruction[];
+}
+
+export interface RunContext {
+  /** Where source files go. */
+  workDir: string;
+  token: string;
+  folderId: string;
+  timeoutMs: number;
+  seed: string;
+}
+
+export interface RecordedRun {
+  setup: RunSetup;
+  run: ClientRun;
+  outcome: ClientOutcome;
+  serverBaseUrl: string;
+}
+
+const sources = new Map<string, Promise<{ path: string; sha1: string }>>();
+let runCounter = 0;
+
+function sourceFor(context: RunContext, size: number): Promise<{ path: string; sha1: string }> {
+  const key = `${context.workDir}:${size}`;
+  let source = sources.get(key);
+  if (!source) {
+    const path = join(context.workDir, `source-${size}.bin`);
+    source = writeSeededFile(path, size, `${context.seed}:${size}`).then(({ sha1 }) => ({ path, sha1 }));
+    sources.set(key, source);
+  }
+  return source;
+}
+
+/** Runs a client once against a fresh simulated server set up as `setup` says, and keeps all it did. */
+export async function runClientOnce(client: ClientUnderTest, setup: RunSetup, context: RunContext): Promise<RecordedRun> {
+  const source = await sourceFor(context, setup.fileSize);
+  const server = await startSimulatedServer({ token: context.token, partSize: setup.partSize, minFileSize: 1 });
+  try {
+    server.setFaultPlan({ instructions: setup.faults });
+    runCounter += 1;
+    const fileName = `conformance-${process.pid}-${runCounter}.bin`;
+    const outcome = await client.upload({
+      baseUrl: server.baseUrl,
+      token: context.token,
+      file: source.path,
+      fileName,
+      folderId: context.folderId,
+      timeoutMs: context.timeoutMs,
+    });
+    const traffic = server.traffic();
+    const created = traffic.find((exchange) => exchange.op === 'commit' && exchange.status === 201);
+    const entry = (created?.responseBody as { entries?: { id?: unknown }[] } | undefined)?.entries?.[0];
+    const stored = typeof entry?.id === 'string' ? server.storedFile(entry.id) : undefined;
+    const run: ClientRun = {
+      fileSize: setup.fileSize,
+      fileSha1: source.sha1,
+      fileName,
+      folderId: context.folderId,
+      partSize: setup.partSize,
+      traffic,
+      faults: server.faultReport(),
+      exit: { code: outcome.exitCode, timedOut: outcome.timedOut },
+      stored: stored ? { size: stored.entry.size, sha1: stored.entry.sha1 } : undefined,
+    };
+    return { setup, run, outcome, serverBaseUrl: server.baseUrl };
+  } finally {
+    await server.close();
+  }
+}
+
+export function forgetSources(): void {
+  sources.clear();
+}

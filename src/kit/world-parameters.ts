@@ -1,0 +1,11 @@
+/** What the kit's runner hands the step definitions (Cucumber world parameters: plain JSON). */
+// A type alias, not an interface, so that it fits Cucumber's JSON object type.
+export type KitWorldParameters = {
+  client: { kind: 'reference' } | { kind: 'command'; command: string };
+  timeoutMs: number;
+  /** A token made up for this run; the embedded server accepts only it. */
+  token: string;
+  folderId: string;
+  seed: string;
+  workDir: string;
+};

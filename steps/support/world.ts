@@ -1,0 +1,59 @@
+import { rm } from 'node:fs/promises';
+import { AfterAll, type IWorldOptions, World, setWorldConstructor } from '@cucumber/cucumber';
+import type { ClientUnderTest } from '../../src/adapters/client.ts';
+import { KIT_ERROR_MARKER, KitError } from '../../src/adapters/client.ts';
+import { commandClient } from '../../src/adapters/command.ts';
+import { referenceClient } from '../../src/adapters/reference.ts';
+import { type RecordedRun, type RunSetup, forgetSources, runClientOnce } from '../../src/kit/client-run.ts';
+import type { KitWorldParameters } from '../../src/kit/world-parameters.ts';
+
+/** One run per distinct setup: scenarios that put the client in the same situation judge the same run. */
+const runs = new Map<string, Promise<RecordedRun>>();
+let client: ClientUnderTest | undefined;
+
+function clientFor(parameters: KitWorldParameters): ClientUnderTest {
+  client ??= parameters.client.kind === 'command' ? commandClient(parameters.client.command) : referenceClient();
+  return client;
+}
+
+export class KitWorld extends World<KitWorldParameters> {
+  setup: RunSetup = { fileSize: 0, partSize: 8 * 1024 * 1024, faults: [] };
+  recorded?: RecordedRun;
+
+  constructor(options: IWorldOptions<KitWorldParameters>) {
+    super(options);
+  }
+
+  async uploadWithClient(): Promise<RecordedRun> {
+    const key = JSON.stringify(this.setup);
+    let pending = runs.get(key);
+    if (!pending) {
+      const { parameters } = this;
+      pending = runClientOnce(clientFor(parameters), this.setup, {
+        workDir: parameters.workDir,
+        token: parameters.token,
+        folderId: parameters.folderId,
+        timeoutMs: parameters.timeoutMs,
+        seed: parameters.seed,
+      });
+      runs.set(key, pending);
+    }
+    try {
+      this.recorded = await pending;
+    } catch (error) {
+      if (error instanceof KitError) throw new Error(`${KIT_ERROR_MARKER}${error.message}`);
+      throw error;
+    }
+    return this.recorded;
+  }
+}
+
+setWorldConstructor(KitWorld);
+
+AfterAll(async function () {
+  runs.clear();
+  forgetSources();
+  client = undefined;
+  const dir = process.env.KIT_WORK_DIR;
+  if (dir) await rm(dir, { recursive: true, force: true });
+});

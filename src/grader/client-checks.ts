@@ -44,8 +44,8 @@ const verdictOf = (findings: string[]): Judgement => (findings.length === 0 ? pa
 /** Tolerance for timers that fire a hair early. */
 const TIMER_SLACK_MS = 5;
 
-function firstRejection(run: ClientRun): Exchange | undefined {
-  return run.traffic.find((exchange) => exchange.dropped || exchange.status === 0 || exchange.status >= 400);
+function firstRejection(run: ClientRun, includeInjected = true): Exchange | undefined {
+  return run.traffic.find((exchange) => (includeInjected || !exchange.fault) && (exchange.dropped || exchange.status === 0 || exchange.status >= 400));
 }
 
 /**
@@ -53,8 +53,8 @@ function firstRejection(run: ClientRun): Exchange | undefined {
  * request down (a rule violation, or an injected fault), the rule about that request carries the blame
  * and this one is not judged; otherwise the client stopped for no reason, and that fails the rule.
  */
-function notReached(run: ClientRun, what: string): Judgement {
-  const rejected = firstRejection(run);
+function notReached(run: ClientRun, what: string, { excusedByInjectedFaults = true } = {}): Judgement {
+  const rejected = firstRejection(run, excusedByInjectedFaults);
   if (rejected) {
     const why = rejected.fault ? `the injected fault "${rejected.fault.description}"` : `the server turned down ${describeExchange(rejected)}`;
     return { status: 'skipped', reason: `not judged: ${what}; it stopped after ${why}` };
@@ -282,12 +282,19 @@ export const CLIENT_CHECKS: Readonly<Record<string, (run: ClientRun) => Judgemen
       const waited = retry.startMs - failed.endMs;
       if (waited + TIMER_SLACK_MS < retryAfter * 1000) findings.push(`${describeExchange(retry)} came ${waited.toFixed(0)} ms after a 429 with Retry-After ${retryAfter}`);
     }
-    if (findings.length === 0 && !succeeded(run)) findings.push('the client retried but did not complete the upload');
-    return verdictOf(findings);
+    if (findings.length > 0 || succeeded(run)) return verdictOf(findings);
+    // Retried as it should, then stopped: only a request the server turned down on its own excuses that.
+    return notReached(run, 'the client retried but did not complete the upload', { excusedByInjectedFaults: false });
   },
 
   'C-RETRY-FIRST': (run) => {
-    const failures = partRequests(run.traffic).filter((part) => part.dropped || part.status === 429 || part.status >= 500 || isOverlapAnswer(part));
+    const acks = acknowledgements(run.traffic);
+    // An overlap answer for a range already acknowledged is the client's own re-send (C-NO-OVERLAP): nothing to retry.
+    const refusedUnstored = (part: Exchange) => {
+      const range = rangeOf(part);
+      return isOverlapAnswer(part) && range !== undefined && !acks.some((ack) => ack.at <= part.startMs && ack.record.offset === range.lo);
+    };
+    const failures = partRequests(run.traffic).filter((part) => part.dropped || part.status === 429 || part.status >= 500 || refusedUnstored(part));
     if (failures.length === 0) return { status: 'skipped', reason: 'not judged: no part upload failed' };
     const firsts = firstAttempts(run);
     const findings: string[] = [];

@@ -111,12 +111,16 @@ export async function startSimulatedServer(options: SimulatedServerOptions = {})
 
   /** Reads and discards what is left of the body (up to a bound), then answers; past the bound the connection is closed. */
   const drainThenFail = async (ctx: Context, status: number, code: string, message: string, extra: { context?: Record<string, unknown>; headers?: Record<string, string> } = {}) => {
-    const body = await receiveBody(ctx.req, { maxBytes: MAX_DRAIN_BYTES });
+    // JSON bodies are kept even when refused, so the record shows what the client meant to send.
+    const json = ctx.exchange.op === 'create' || ctx.exchange.op === 'commit';
+    const body = json
+      ? await receiveJson(ctx.req, MAX_JSON_BYTES)
+      : await receiveBody(ctx.req, { maxBytes: MAX_DRAIN_BYTES }).then((received) => ({ ...received, sha1: received.sha1.toString('hex'), value: undefined }));
     if (ctx.exchange.requestBody.length === 0) {
-      ctx.exchange.requestBody = { length: body.length, sha1: body.sha1.toString('hex'), truncated: body.outcome === 'too-large' || undefined };
+      ctx.exchange.requestBody = { length: body.length, sha1: body.sha1, json: body.value, truncated: body.outcome === 'too-large' || undefined };
     }
     if (body.outcome === 'aborted') return markAborted(ctx);
-    const headers = body.outcome === 'complete' ? extra.headers : { ...extra.headers, connection: 'close' };
+    const headers = body.outcome === 'too-large' ? { ...extra.headers, connection: 'close' } : extra.headers;
     fail(ctx, status, code, message, { ...extra, headers });
   };
 

@@ -29,9 +29,12 @@ const firstAttemptOf = (world: KitWorld, part: number, action: FaultAction) => w
 Given(/^the server answers part (\d+)'s first attempt with (5\d\d) after (\d+) ms$/, function (this: KitWorld, part: string, status: string, ms: string) {
   firstAttemptOf(this, Number(part), { kind: 'error', status: Number(status), afterMs: Number(ms) });
 });
-Given(/^the server answers part (\d+)'s first attempt with 429 and Retry-After (\d+) after (\d+) ms$/, function (this: KitWorld, part: string, seconds: string, ms: string) {
-  firstAttemptOf(this, Number(part), { kind: 'rate-limit', retryAfter: Number(seconds), afterMs: Number(ms) });
-});
+Given(
+  /^the server answers part (\d+)'s first attempt with 429 and Retry-After (\d+) after (\d+) ms$/,
+  function (this: KitWorld, part: string, seconds: string, ms: string) {
+    firstAttemptOf(this, Number(part), { kind: 'rate-limit', retryAfter: Number(seconds), afterMs: Number(ms) });
+  },
+);
 Given(/^the server answers part (\d+)'s first attempt with range_overlaps_existing_part after (\d+) ms$/, function (this: KitWorld, part: string, ms: string) {
   firstAttemptOf(this, Number(part), { kind: 'overlap', afterMs: Number(ms) });
 });
@@ -45,7 +48,8 @@ Given(/^the server answers every commit with (\d{3}) (\w+)$/, function (this: Ki
   this.setup.faults.push({ op: 'commit', action: { kind: 'error', status: Number(status), code } });
 });
 
-When('the client uploads the file', async function (this: KitWorld) {
+// No Cucumber time limit here: every adapter kills the client at the run's own --timeout.
+When('the client uploads the file', { timeout: -1 }, async function (this: KitWorld) {
   const { outcome } = await this.uploadWithClient();
   const exit = outcome.timedOut ? 'killed at the timeout' : `exit code ${outcome.exitCode}`;
   this.attach(`client ${exit} after ${outcome.durationMs.toFixed(0)} ms\n--- stdout ---\n${outcome.stdout}\n--- stderr ---\n${outcome.stderr}`, 'text/plain');

@@ -1,5 +1,5 @@
-import { parseArgs } from 'node:util';
 import { runConformance } from '../kit/conformance.ts';
+import { parseCommandLine, usageError as usage } from './args.ts';
 
 const USAGE = `Usage: npm run conformance -- [options]
 
@@ -18,18 +18,22 @@ With no --client, grades the kit's own reference uploader.
 Exit codes: 0 no gating rule failed; 1 a MUST rule (or with --strict, any rule) failed; 2 usage error or
 the kit could not run.`;
 
-function usageError(message: string): never {
-  process.stderr.write(`conformance: ${message}. Run "npm run conformance -- --help" for the options.\n`);
-  process.exit(2);
-}
+const usageError = (message: string): never => usage('conformance', message);
 
 async function main(): Promise<void> {
-  let values: ReturnType<typeof parse>['values'];
-  try {
-    values = parse().values;
-  } catch (error) {
-    usageError(error instanceof Error ? error.message.split('\n')[0]?.replace(/\.$/, '') ?? 'bad option' : 'bad option');
-  }
+  const { values } = parseCommandLine('conformance', {
+    client: { type: 'string' },
+    server: { type: 'string' },
+    token: { type: 'string' },
+    folder: { type: 'string' },
+    record: { type: 'string' },
+    replay: { type: 'string' },
+    'report-dir': { type: 'string' },
+    tags: { type: 'string' },
+    strict: { type: 'boolean' },
+    timeout: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
     return;
@@ -50,26 +54,6 @@ async function main(): Promise<void> {
   });
   if (outcome.kitError) process.stderr.write(`conformance: the kit could not run: ${outcome.kitError}\n`);
   process.exitCode = outcome.exitCode;
-}
-
-function parse() {
-  return parseArgs({
-    options: {
-      client: { type: 'string' },
-      server: { type: 'string' },
-      token: { type: 'string' },
-      folder: { type: 'string' },
-      record: { type: 'string' },
-      replay: { type: 'string' },
-      'report-dir': { type: 'string' },
-      tags: { type: 'string' },
-      strict: { type: 'boolean' },
-      timeout: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
 }
 
 main().catch((error: unknown) => {

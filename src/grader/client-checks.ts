@@ -130,9 +130,11 @@ export const CLIENT_CHECKS: Readonly<Record<string, (run: ClientRun) => Judgemen
       run.traffic
         .filter((exchange) => exchange.auth !== 'valid')
         .map((exchange) => {
-          const how = { missing: 'no Authorization header', malformed: `Authorization "${header(exchange, 'authorization') === undefined ? '' : 'Bearer <redacted>'}" not of the form "Bearer <token>"`, 'wrong-token': 'a bearer token other than the one given' }[
-            exchange.auth as 'missing' | 'malformed' | 'wrong-token'
-          ];
+          const how = {
+            missing: 'no Authorization header',
+            malformed: `Authorization "${header(exchange, 'authorization') === undefined ? '' : 'Bearer <redacted>'}" not of the form "Bearer <token>"`,
+            'wrong-token': 'a bearer token other than the one given',
+          }[exchange.auth as 'missing' | 'malformed' | 'wrong-token'];
           return `${describeExchange(exchange)}: ${how}`;
         }),
     );
@@ -160,7 +162,8 @@ export const CLIENT_CHECKS: Readonly<Record<string, (run: ClientRun) => Judgemen
       const range = rangeOf(part);
       if (!range) return value === undefined ? `${where}: no Content-Range header` : `${where}: Content-Range "${value}" is not "bytes <lo>-<hi>/<total>"`;
       if (!bodyFullyRead(part)) return part.requestBody.truncated ? `${where}: the body is longer than the ${rangeSize(range)} bytes of "${value}"` : undefined;
-      if (part.requestBody.length !== rangeSize(range)) return `${where}: Content-Range "${value}" announces ${rangeSize(range)} bytes, the body has ${part.requestBody.length}`;
+      if (part.requestBody.length !== rangeSize(range))
+        return `${where}: Content-Range "${value}" announces ${rangeSize(range)} bytes, the body has ${part.requestBody.length}`;
       return undefined;
     }),
 
@@ -242,7 +245,10 @@ export const CLIENT_CHECKS: Readonly<Record<string, (run: ClientRun) => Judgemen
         const lowerRange = rangeOf(lower);
         return lowerRange && laterRange && lowerRange.lo < laterRange.lo && lower.startMs > later.endMs;
       });
-      if (overtaken) findings.push(`part at offset ${rangeOf(overtaken)?.lo} (${describeExchange(overtaken)}) started after part at offset ${laterRange?.lo} (${describeExchange(later)}) had finished`);
+      if (overtaken)
+        findings.push(
+          `part at offset ${rangeOf(overtaken)?.lo} (${describeExchange(overtaken)}) started after part at offset ${laterRange?.lo} (${describeExchange(later)}) had finished`,
+        );
     }
     return verdictOf(findings);
   },
@@ -265,7 +271,10 @@ export const CLIENT_CHECKS: Readonly<Record<string, (run: ClientRun) => Judgemen
     const end = acks[total - 3]?.at ?? start;
     const { mean, peak } = inFlight(parts, start, end);
     if (mean >= 2.5) return passed;
-    return { status: 'failed', findings: [`while 3 or more parts remained, ${mean.toFixed(2)} part uploads were in flight on average (peak ${peak}); expected 3 to 5`] };
+    return {
+      status: 'failed',
+      findings: [`while 3 or more parts remained, ${mean.toFixed(2)} part uploads were in flight on average (peak ${peak}); expected 3 to 5`],
+    };
   },
 
   'C-RETRY': (run) => {
@@ -280,7 +289,8 @@ export const CLIENT_CHECKS: Readonly<Record<string, (run: ClientRun) => Judgemen
       }
       const retryAfter = failed.status === 429 ? Number(failed.responseHeaders['retry-after'] ?? 0) : 0;
       const waited = retry.startMs - failed.endMs;
-      if (waited + TIMER_SLACK_MS < retryAfter * 1000) findings.push(`${describeExchange(retry)} came ${waited.toFixed(0)} ms after a 429 with Retry-After ${retryAfter}`);
+      if (waited + TIMER_SLACK_MS < retryAfter * 1000)
+        findings.push(`${describeExchange(retry)} came ${waited.toFixed(0)} ms after a 429 with Retry-After ${retryAfter}`);
     }
     if (findings.length > 0 || succeeded(run)) return verdictOf(findings);
     // Retried as it should, then stopped: only a request the server turned down on its own excuses that.
@@ -316,13 +326,16 @@ export const CLIENT_CHECKS: Readonly<Record<string, (run: ClientRun) => Judgemen
         const span = entry as { offset?: unknown; size?: unknown };
         if (typeof span.offset !== 'number' || typeof span.size !== 'number') continue;
         if (overlapsAny({ offset: span.offset, size: span.size }, unpersisted)) {
-          findings.push(`${describeExchange(commit)} lists ${JSON.stringify(entry)}, a range the server answered range_overlaps_existing_part and never acknowledged`);
+          findings.push(
+            `${describeExchange(commit)} lists ${JSON.stringify(entry)}, a range the server answered range_overlaps_existing_part and never acknowledged`,
+          );
         }
       }
     }
     const acked = acknowledgements(run.traffic).map((ack) => ack.record);
     const missing = coverageOf(acked, run.fileSize).gaps.some((gap) => overlapsAny(gap, unpersisted));
-    if (run.exit.code === 0 && !run.exit.timedOut && missing) findings.push('the client exited 0 although a range answered range_overlaps_existing_part was never stored');
+    if (run.exit.code === 0 && !run.exit.timedOut && missing)
+      findings.push('the client exited 0 although a range answered range_overlaps_existing_part was never stored');
     return verdictOf(findings);
   },
 
@@ -359,7 +372,9 @@ export const CLIENT_CHECKS: Readonly<Record<string, (run: ClientRun) => Judgemen
     judgeCommits(run, (commit) => {
       const offsets = (commitParts(commit) ?? []).map((entry) => (entry as { offset?: unknown }).offset);
       const unsorted = offsets.findIndex((offset, index) => index > 0 && Number(offset) < Number(offsets[index - 1]));
-      return unsorted < 0 ? [] : [`${describeExchange(commit)}: parts are not sorted by offset (${offsets.slice(0, 6).join(', ')}${offsets.length > 6 ? ', …' : ''})`];
+      return unsorted < 0
+        ? []
+        : [`${describeExchange(commit)}: parts are not sorted by offset (${offsets.slice(0, 6).join(', ')}${offsets.length > 6 ? ', …' : ''})`];
     }),
 
   'C-COMMIT-DIGEST': (run) =>
@@ -367,7 +382,9 @@ export const CLIENT_CHECKS: Readonly<Record<string, (run: ClientRun) => Judgemen
       const parsed = parseDigest(header(commit, 'digest'));
       if (!parsed.ok) return [`${describeExchange(commit)}: ${parsed.reason}`];
       if (parsed.value.toString('hex') !== run.fileSha1) {
-        return [`${describeExchange(commit)}: Digest sha=${parsed.value.toString('base64')} is not the whole file's SHA-1 (${Buffer.from(run.fileSha1, 'hex').toString('base64')})`];
+        return [
+          `${describeExchange(commit)}: Digest sha=${parsed.value.toString('base64')} is not the whole file's SHA-1 (${Buffer.from(run.fileSha1, 'hex').toString('base64')})`,
+        ];
       }
       return [];
     }),
@@ -375,7 +392,8 @@ export const CLIENT_CHECKS: Readonly<Record<string, (run: ClientRun) => Judgemen
   'C-COMMIT-RETRY-AFTER': (run) => {
     const commits = commitRequests(run.traffic);
     const accepted = commits.filter((commit) => commit.status === 202);
-    if (accepted.length === 0) return commits.length === 0 ? notReached(run, 'the client never committed') : { status: 'skipped', reason: 'not judged: no commit was answered 202' };
+    if (accepted.length === 0)
+      return commits.length === 0 ? notReached(run, 'the client never committed') : { status: 'skipped', reason: 'not judged: no commit was answered 202' };
     const findings: string[] = [];
     for (const answer of accepted) {
       const retryAfter = Number(answer.responseHeaders['retry-after'] ?? 0);
@@ -385,7 +403,8 @@ export const CLIENT_CHECKS: Readonly<Record<string, (run: ClientRun) => Judgemen
         continue;
       }
       const waited = next.startMs - answer.endMs;
-      if (waited + TIMER_SLACK_MS < retryAfter * 1000) findings.push(`${describeExchange(next)} came ${waited.toFixed(0)} ms after a 202 with Retry-After ${retryAfter}`);
+      if (waited + TIMER_SLACK_MS < retryAfter * 1000)
+        findings.push(`${describeExchange(next)} came ${waited.toFixed(0)} ms after a 202 with Retry-After ${retryAfter}`);
     }
     return verdictOf(findings);
   },

@@ -47,7 +47,8 @@ export function junitReport(report: ConformanceReport): string {
   const cases = report.rules.map((rule) => {
     const name = escapeXml(`${rule.id}: the ${rule.side} ${rule.statement}`);
     const open = `    <testcase classname="${rule.side}.${rule.level}" name="${name}">`;
-    if (rule.status === 'failed') return `${open}\n      <failure message="${escapeXml(rule.evidence)}">${escapeXml(`Scenarios: ${rule.scenarios.join('; ')}\n${rule.evidence}`)}</failure>\n    </testcase>`;
+    if (rule.status === 'failed')
+      return `${open}\n      <failure message="${escapeXml(rule.evidence)}">${escapeXml(`Scenarios: ${rule.scenarios.join('; ')}\n${rule.evidence}`)}</failure>\n    </testcase>`;
     if (rule.status === 'skipped') return `${open}\n      <skipped/>\n    </testcase>`;
     return `${open}</testcase>`;
   });
@@ -101,5 +102,10 @@ export function consoleSummary(report: ConformanceReport): string {
     return `  ${rule.status.padEnd(7)} ${rule.id.padEnd(width)} ${rule.level.padEnd(6)}${evidence}`;
   });
   const { passed, failed, skipped } = report.summary;
-  return [...lines, '', `verdict: ${report.verdict} (${report.target.kind}: ${report.target.name})`, `${passed} passed, ${failed} failed, ${skipped} skipped`].join('\n');
+  return [
+    ...lines,
+    '',
+    `verdict: ${report.verdict} (${report.target.kind}: ${report.target.name})`,
+    `${passed} passed, ${failed} failed, ${skipped} skipped`,
+  ].join('\n');
 }

@@ -7,7 +7,11 @@ import type { Exchange } from '../server/recorder.ts';
 
 export function describeExchange(exchange: Exchange): string {
   const part = exchange.partNumber === undefined ? '' : ` part ${exchange.partNumber} attempt ${exchange.attempt}`;
-  const answer = exchange.dropped ? 'connection dropped' : exchange.status === 0 ? 'no answer' : `${exchange.status}${errorCode(exchange) ? ` ${errorCode(exchange)}` : ''}`;
+  const answer = exchange.dropped
+    ? 'connection dropped'
+    : exchange.status === 0
+      ? 'no answer'
+      : `${exchange.status}${errorCode(exchange) ? ` ${errorCode(exchange)}` : ''}`;
   return `request #${exchange.seq} (${exchange.method} ${exchange.op}${part}, ${answer})`;
 }
 

@@ -70,7 +70,9 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
     { cwd: KIT_ROOT },
   );
   const collector = new ScenarioCollector((scenario) =>
-    options.print(`  ${SYMBOL[scenario.status]} ${scenario.rules.join(' ').padEnd(24)} ${scenario.name}${scenario.status === 'failed' ? `\n      ${scenario.message}` : ''}`),
+    options.print(
+      `  ${SYMBOL[scenario.status]} ${scenario.rules.join(' ').padEnd(24)} ${scenario.name}${scenario.status === 'failed' ? `\n      ${scenario.message}` : ''}`,
+    ),
   );
   const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
   await runCucumber(runConfiguration, { cwd: KIT_ROOT, stdout: discard, stderr: process.stderr }, (envelope) => collector.accept(envelope as CucumberEnvelope));

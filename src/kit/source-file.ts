@@ -15,7 +15,7 @@ export async function writeSeededFile(path: string, size: number, seed: string):
   const hash = createHash('sha1');
   const handle = await open(path, 'w');
   try {
-    for (let written = 0; written < size; ) {
+    for (let written = 0; written < size;) {
       const length = Math.min(CHUNK, size - written);
       const bytes = cipher.update(zeros.subarray(0, length));
       hash.update(bytes);

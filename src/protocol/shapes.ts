@@ -104,11 +104,7 @@ export function checkCreateSessionBody(body: unknown, minFileSize: number): Chec
 
 export function isUploadPart(value: unknown): value is UploadPart {
   return (
-    isRecord(value) &&
-    typeof value.part_id === 'string' &&
-    Number.isSafeInteger(value.offset) &&
-    Number.isSafeInteger(value.size) &&
-    isSha1Hex(value.sha1)
+    isRecord(value) && typeof value.part_id === 'string' && Number.isSafeInteger(value.offset) && Number.isSafeInteger(value.size) && isSha1Hex(value.sha1)
   );
 }
 
@@ -130,9 +126,11 @@ export function uploadSessionProblem(value: unknown, fileSize: number): string |
   if (typeof value.id !== 'string' || value.id === '') return 'id is missing';
   if (value.type !== 'upload_session') return `type is ${JSON.stringify(value.type)}, not "upload_session"`;
   const partSize = value.part_size;
-  if (typeof partSize !== 'number' || !Number.isSafeInteger(partSize) || partSize <= 0) return `part_size ${JSON.stringify(partSize)} is not a positive integer`;
+  if (typeof partSize !== 'number' || !Number.isSafeInteger(partSize) || partSize <= 0)
+    return `part_size ${JSON.stringify(partSize)} is not a positive integer`;
   const expectedParts = Math.ceil(fileSize / partSize);
-  if (value.total_parts !== expectedParts) return `total_parts is ${JSON.stringify(value.total_parts)}, expected ceil(${fileSize}/${partSize}) = ${expectedParts}`;
+  if (value.total_parts !== expectedParts)
+    return `total_parts is ${JSON.stringify(value.total_parts)}, expected ceil(${fileSize}/${partSize}) = ${expectedParts}`;
   if (value.num_parts_processed !== 0) return `num_parts_processed is ${JSON.stringify(value.num_parts_processed)}, expected 0`;
   const endpoints = value.session_endpoints;
   if (!isRecord(endpoints)) return 'session_endpoints is missing';

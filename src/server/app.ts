@@ -106,11 +106,22 @@ export async function startSimulatedServer(options: SimulatedServerOptions = {})
     ctx.res.writeHead(status, all);
     ctx.res.end(body === undefined ? undefined : JSON.stringify(body));
   };
-  const fail = (ctx: Context, status: number, code: string, message: string, extra: { context?: Record<string, unknown>; headers?: Record<string, string> } = {}) =>
-    reply(ctx, status, boxError(status, code, message, ctx.requestId, extra.context), extra.headers);
+  const fail = (
+    ctx: Context,
+    status: number,
+    code: string,
+    message: string,
+    extra: { context?: Record<string, unknown>; headers?: Record<string, string> } = {},
+  ) => reply(ctx, status, boxError(status, code, message, ctx.requestId, extra.context), extra.headers);
 
   /** Reads and discards what is left of the body (up to a bound), then answers; past the bound the connection is closed. */
-  const drainThenFail = async (ctx: Context, status: number, code: string, message: string, extra: { context?: Record<string, unknown>; headers?: Record<string, string> } = {}) => {
+  const drainThenFail = async (
+    ctx: Context,
+    status: number,
+    code: string,
+    message: string,
+    extra: { context?: Record<string, unknown>; headers?: Record<string, string> } = {},
+  ) => {
     // JSON bodies are kept even when refused, so the record shows what the client meant to send.
     const json = ctx.exchange.op === 'create' || ctx.exchange.op === 'commit';
     const body = json
@@ -392,7 +403,12 @@ export async function startSimulatedServer(options: SimulatedServerOptions = {})
     const assembled = await store.assemble(listed, session);
     if (!assembled.sha1.equals(expected)) {
       await rm(assembled.path, { force: true });
-      return fail(ctx, 400, 'digest_mismatch', `File digest was incorrect. Actual: ${assembled.sha1.toString('base64')} Expected: ${expected.toString('base64')}`);
+      return fail(
+        ctx,
+        400,
+        'digest_mismatch',
+        `File digest was incorrect. Actual: ${assembled.sha1.toString('base64')} Expected: ${expected.toString('base64')}`,
+      );
     }
     if (session.fileId) {
       const previous = store.files.get(session.fileId);
@@ -534,7 +550,13 @@ export async function startSimulatedServer(options: SimulatedServerOptions = {})
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
       // A bug of the simulator, not of the client: say so plainly.
-      const ctx = { req, res, exchange: recorder.begin({ method: req.method ?? '', url: req.url ?? '', requestHeaders: {}, auth: 'missing' }), requestId: 'simulator', url: new URL('http://x/') };
+      const ctx = {
+        req,
+        res,
+        exchange: recorder.begin({ method: req.method ?? '', url: req.url ?? '', requestHeaders: {}, auth: 'missing' }),
+        requestId: 'simulator',
+        url: new URL('http://x/'),
+      };
       ctx.exchange.endMs = performance.now();
       fail(ctx, 500, 'simulator_error', `The simulated server failed: ${error instanceof Error ? error.message : String(error)}`);
     });
@@ -566,4 +588,3 @@ export async function startSimulatedServer(options: SimulatedServerOptions = {})
     },
   };
 }
-

@@ -13,10 +13,7 @@ export interface ReceivedBody {
  * Reads a request body chunk by chunk, hashing it and writing it to `sink` with backpressure; never holds
  * more than one chunk. Reading stops (without consuming the rest) past `maxBytes` or at `stopAfter`.
  */
-export function receiveBody(
-  req: IncomingMessage,
-  options: { maxBytes: number; sink?: WriteStream; stopAfter?: number },
-): Promise<ReceivedBody> {
+export function receiveBody(req: IncomingMessage, options: { maxBytes: number; sink?: WriteStream; stopAfter?: number }): Promise<ReceivedBody> {
   const hash = createHash('sha1');
   let length = 0;
   return new Promise((resolve) => {
@@ -58,10 +55,7 @@ export interface ReceivedJson {
 }
 
 /** Reads a small JSON body. `undefined` for an empty body. */
-export async function receiveJson(
-  req: IncomingMessage,
-  maxBytes: number,
-): Promise<ReceivedJson> {
+export async function receiveJson(req: IncomingMessage, maxBytes: number): Promise<ReceivedJson> {
   const chunks: Buffer[] = [];
   const hash = createHash('sha1');
   let length = 0;

@@ -50,12 +50,7 @@ export const DEFAULT_ERROR_CODES: Readonly<Record<number, string>> = {
 };
 
 export function describeFault(instruction: FaultInstruction): string {
-  const target =
-    instruction.op === 'commit'
-      ? 'commit'
-      : instruction.part === undefined
-        ? 'every part'
-        : `part ${instruction.part}`;
+  const target = instruction.op === 'commit' ? 'commit' : instruction.part === undefined ? 'every part' : `part ${instruction.part}`;
   const attempt = instruction.attempt === undefined ? 'every attempt' : `attempt ${instruction.attempt}`;
   const action = instruction.action;
   const what = (() => {
@@ -82,10 +77,7 @@ function specificity(instruction: FaultInstruction): number {
 }
 
 /** The instruction that governs one request: the most specific match, the earliest on a tie. */
-export function matchFault(
-  instructions: readonly FaultInstruction[],
-  request: { op: FaultOperation; part?: number; attempt: number },
-): number | undefined {
+export function matchFault(instructions: readonly FaultInstruction[], request: { op: FaultOperation; part?: number; attempt: number }): number | undefined {
   let best: number | undefined;
   instructions.forEach((instruction, index) => {
     if (instruction.op !== request.op) return;

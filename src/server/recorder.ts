@@ -1,17 +1,6 @@
 import type { FaultAction } from './faults.ts';
 
-export type Operation =
-  | 'create'
-  | 'create-version'
-  | 'part'
-  | 'list'
-  | 'status'
-  | 'commit'
-  | 'abort'
-  | 'log'
-  | 'file'
-  | 'control'
-  | 'other';
+export type Operation = 'create' | 'create-version' | 'part' | 'list' | 'status' | 'commit' | 'abort' | 'log' | 'file' | 'control' | 'other';
 
 /** How a request authenticated; the token itself is never kept. */
 export type AuthClass = 'valid' | 'wrong-token' | 'missing' | 'malformed';

@@ -70,7 +70,13 @@ export async function uploadFile(options: UploadOptions): Promise<UploadResult> 
   try {
     const fileSize = (await handle.stat()).size;
     const created = await withRetries('create session', policy, log, () =>
-      send(dispatcher, 'POST', `${options.baseUrl.replace(/\/$/, '')}/files/upload_sessions`, { ...auth, 'content-type': 'application/json' }, JSON.stringify({ folder_id: options.folderId, file_name: options.fileName, file_size: fileSize })),
+      send(
+        dispatcher,
+        'POST',
+        `${options.baseUrl.replace(/\/$/, '')}/files/upload_sessions`,
+        { ...auth, 'content-type': 'application/json' },
+        JSON.stringify({ folder_id: options.folderId, file_name: options.fileName, file_size: fileSize }),
+      ),
     );
     if (created.status !== 201) throw new UploadError(`create session: ${describeResponse(created)}`);
     session = asUploadSession(created.body, fileSize);
@@ -178,12 +184,7 @@ export async function uploadFile(options: UploadOptions): Promise<UploadResult> 
 }
 
 /** Sends a request until it gets an answer that is not transient (5xx, 429, dropped connection). */
-async function withRetries(
-  what: string,
-  policy: RetryPolicy,
-  log: (line: string) => void,
-  attemptOnce: () => ReturnType<typeof send>,
-): Promise<JsonResponse> {
+async function withRetries(what: string, policy: RetryPolicy, log: (line: string) => void, attemptOnce: () => ReturnType<typeof send>): Promise<JsonResponse> {
   for (let attempt = 1; ; attempt++) {
     const result = await attemptOnce();
     const outcome = result.ok ? outcomeOf(result.response) : result.outcome;

@@ -1,7 +1,5 @@
 /** What one request attempt came back with, as far as retrying cares. */
-export type AttemptOutcome =
-  | { kind: 'status'; status: number; code?: string; retryAfterSeconds?: number }
-  | { kind: 'network'; message: string };
+export type AttemptOutcome = { kind: 'status'; status: number; code?: string; retryAfterSeconds?: number } | { kind: 'network'; message: string };
 
 export interface RetryPolicy {
   /** Attempts per request, the first included. */

@@ -41,7 +41,7 @@ export class KitWorld extends World<KitWorldParameters> {
     try {
       this.recorded = await pending;
     } catch (error) {
-      if (error instanceof KitError) throw new Error(`${KIT_ERROR_MARKER}${error.message}`);
+      if (error instanceof KitError) throw new Error(`${KIT_ERROR_MARKER}${error.message}`, { cause: error });
       throw error;
     }
     return this.recorded;

@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { RULES } from '../src/protocol/rules.ts';
+import { MINIMAL_CLIENT, failedRules, runKit } from './support/kit.ts';
+
+describe('the kit end to end', () => {
+  test('the default run grades the reference uploader conformant on every client rule and writes every report', async () => {
+    const { code, report, reportDir, stdout } = await runKit([]);
+    assert.equal(code, 0, stdout);
+    assert.ok(report);
+    assert.equal(report.verdict, 'conformant');
+    assert.deepEqual(report.target.kind, 'client');
+    const clientRules = RULES.filter((rule) => rule.side === 'client').map((rule) => rule.id);
+    assert.deepEqual(
+      report.rules.map((rule) => rule.id),
+      clientRules,
+    );
+    assert.ok(report.rules.every((rule) => rule.status === 'passed' && rule.scenarios.length > 0));
+    assert.deepEqual(report.summary, { passed: clientRules.length, failed: 0, skipped: 0 });
+    assert.match(stdout.trim().split('\n').at(-1) ?? '', new RegExp(`^${clientRules.length} passed, 0 failed, 0 skipped$`));
+    for (const name of ['conformance.md', 'junit.xml', 'conformance.svg', 'cucumber.html', 'messages.ndjson']) {
+      assert.ok((await readFile(join(reportDir, name), 'utf8')).length > 0, name);
+    }
+    const junit = await readFile(join(reportDir, 'junit.xml'), 'utf8');
+    assert.equal(junit.match(/<testcase /g)?.length, clientRules.length);
+  });
+
+  test('an independent client without defects is conformant', async () => {
+    const { code, report } = await runKit(['--client', MINIMAL_CLIENT]);
+    assert.deepEqual(failedRules(report), []);
+    assert.equal(report?.verdict, 'conformant');
+    assert.equal(code, 0);
+  });
+
+  test('--tags narrows the run; rules left out are skipped, never passed', async () => {
+    const { code, report } = await runKit(['--tags', '@C-DIGEST']);
+    assert.equal(code, 0);
+    assert.equal(report?.rules.find((rule) => rule.id === 'C-DIGEST')?.status, 'passed');
+    assert.ok(report?.rules.filter((rule) => rule.id !== 'C-DIGEST').every((rule) => rule.status === 'skipped'));
+  });
+
+  test('--strict makes a SHOULD failure gate', async () => {
+    const { code, report } = await runKit(['--client', `${MINIMAL_CLIENT} --defect unsorted-commit`, '--strict', '--tags', '@C-COMMIT-SORTED']);
+    assert.deepEqual(failedRules(report), ['C-COMMIT-SORTED']);
+    assert.equal(code, 1);
+  });
+
+  test('a client command that does not exist is a kit error: one line, exit 2', async () => {
+    const { code, stderr } = await runKit(['--client', 'no-such-uploader-xyz', '--tags', '@C-CREATE']);
+    assert.equal(code, 2);
+    assert.match(stderr, /could not run: the client command was not found/);
+  });
+
+  test('a client that hangs is killed at --timeout, with everything it started', async () => {
+    const { code, report } = await runKit(['--client', 'sleep 30 & sleep 30', '--timeout', '1', '--tags', '@C-SUCCESS-HONEST']);
+    assert.equal(code, 1);
+    assert.match(report?.rules.find((rule) => rule.id === 'C-SUCCESS-HONEST')?.evidence ?? '', /killed at the timeout/);
+  });
+
+  for (const args of [['--bogus'], ['--timeout', 'soon'], ['--client']]) {
+    test(`a bad option (${args.join(' ')}) gets one line and exit 2`, async () => {
+      const { code, stderr } = await runKit(args);
+      assert.equal(code, 2);
+      assert.equal(stderr.trim().split('\n').length, 1, stderr);
+      assert.match(stderr, /--help/);
+    });
+  }
+});

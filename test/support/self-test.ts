@@ -1,0 +1,23 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ruleById } from '../../src/protocol/rules.ts';
+import { DEFECTS, MINIMAL_CLIENT, failedRules, runKit } from './kit.ts';
+
+/** Grades the minimal client with each defect in `half` (0 or 1) of the table, one real process each. */
+export function defectTests(half: 0 | 1): void {
+  DEFECTS.filter((_, index) => index % 2 === half).forEach(({ defect, breaks }) => {
+    test(`defect "${defect}" is caught as ${breaks.join(' + ')} and nothing else`, async () => {
+      const { code, report, stderr } = await runKit(['--client', `${MINIMAL_CLIENT} --defect ${defect}`]);
+      assert.ok(report, `no report; stderr: ${stderr}`);
+      assert.deepEqual(
+        failedRules(report),
+        [...breaks].sort(),
+        JSON.stringify(report.rules.filter((rule) => rule.status === 'failed').map((rule) => [rule.id, rule.evidence])),
+      );
+      const mustFailed = breaks.some((id) => ruleById(id)?.level === 'MUST');
+      assert.equal(report.verdict, mustFailed ? 'non-conformant' : 'conformant-with-warnings');
+      assert.equal(code, mustFailed ? 1 : 0);
+      for (const rule of report.rules.filter((r) => r.status === 'failed')) assert.notEqual(rule.evidence, '', `${rule.id} failed without evidence`);
+    });
+  });
+}

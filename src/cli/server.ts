@@ -53,7 +53,12 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  const message = error instanceof Error ? error.message : String(error);
+  const busy = (error as NodeJS.ErrnoException | undefined)?.code === 'EADDRINUSE';
+  const message = busy
+    ? `port ${(error as { port?: number }).port} is already in use; pick another with --port (0 for any free port)`
+    : error instanceof Error
+      ? error.message
+      : String(error);
   process.stderr.write(`server: could not start: ${message}\n`);
   process.exitCode = 2;
 });

@@ -57,6 +57,18 @@ describe('malformed requests get a 4xx with Box error JSON and persist nothing',
     ['hex Digest', { ...good, digest: `sha=${sha1Of(bytes).toString('hex')}` }, bytes, 400, 'bad_digest'],
     ['mismatching Digest', { ...good, digest: digestHeaderFor(sha1Of('other')) }, bytes, 400, 'bad_digest'],
   ];
+  /** PUTs the part in `chunks` with chunked transfer encoding (no Content-Length); resolves the status. */
+  const putChunked = (url: string, chunks: Buffer[]) =>
+    new Promise<number>((resolve, reject) => {
+      const req = httpRequest(url, { method: 'PUT', headers: { ...auth, ...good } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      for (const chunk of chunks) req.write(chunk);
+      req.end();
+    });
+
   for (const [name, headers, body, status, code] of cases) {
     test(name, async () => {
       const session = await createSession(2048);
@@ -67,30 +79,14 @@ describe('malformed requests get a 4xx with Box error JSON and persist nothing',
 
   test('a body longer than its range, sent chunked', async () => {
     const session = await createSession(2048);
-    const status = await new Promise<number>((resolve, reject) => {
-      const req = httpRequest(session.session_endpoints.upload_part ?? '', { method: 'PUT', headers: { ...auth, ...good } }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
-      req.on('error', reject);
-      req.write(bytes);
-      req.end(Buffer.alloc(10));
-    });
+    const status = await putChunked(session.session_endpoints.upload_part ?? '', [bytes, Buffer.alloc(10)]);
     assert.equal(status, 400);
     assert.equal(await listParts(session), 0);
   });
 
   test('a part sent with chunked transfer encoding is accepted', async () => {
     const session = await createSession(2048);
-    const status = await new Promise<number>((resolve, reject) => {
-      const req = httpRequest(session.session_endpoints.upload_part ?? '', { method: 'PUT', headers: { ...auth, ...good } }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
-      req.on('error', reject);
-      req.write(bytes.subarray(0, 100));
-      req.end(bytes.subarray(100));
-    });
+    const status = await putChunked(session.session_endpoints.upload_part ?? '', [bytes.subarray(0, 100), bytes.subarray(100)]);
     assert.equal(status, 200);
     assert.equal(await listParts(session), 1);
   });

@@ -8,14 +8,33 @@ import { loadConfiguration, runCucumber } from '@cucumber/cucumber/api';
 import { KIT_ERROR_MARKER } from '../adapters/client.ts';
 import { type CucumberEnvelope, type ScenarioResult, ScenarioCollector, countRules, exitCodeFor, gradeRules, verdictOf } from '../grader/results.ts';
 import { type ConformanceReport, consoleSummary, writeReports } from '../grader/reports.ts';
+import { type Transport, undiciTransport } from '../http/transport.ts';
+import type { ServerTarget } from '../probe/probe.ts';
 import { rulesFor } from '../protocol/rules.ts';
+import { type Recording, readRecording, recordingTransport, writeRecording } from '../record/recording.ts';
+import { startSimulatedServer } from '../server/app.ts';
+import { setServerTarget } from './server-target.ts';
 import type { KitWorldParameters } from './world-parameters.ts';
 
 export const KIT_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
+export interface RemoteServer {
+  baseUrl: string;
+  token: string;
+  folderId: string;
+  /** Where the kit deletes the files it committed. */
+  apiBaseUrl: string;
+  /** Record every exchange into this directory. */
+  record?: string;
+}
+
 export interface ConformanceOptions {
-  /** The client under test; the reference uploader (in-process) when absent. */
+  /** The client under test; the reference uploader (in-process) when absent. Grades the client side only. */
   clientCommand?: string;
+  /** A server to grade (server side only); the embedded simulated server when neither this nor replay is given. */
+  server?: RemoteServer;
+  /** Grade the server side again from a recording directory, offline. */
+  replay?: string;
   reportDir: string;
   /** A Cucumber tag expression narrowing the scenarios. */
   tags?: string;
@@ -41,25 +60,109 @@ async function kitVersion(): Promise<{ name: string; version: string }> {
   return { name: manifest.name, version: manifest.version };
 }
 
-/** Grades a client against every client rule, writes the reports, and says what the exit code is. */
+/** The server side's target for this run, and what to do when the run ends. */
+interface ServerSide {
+  target: ServerTarget;
+  name: string;
+  finish(kit: { name: string; version: string }): Promise<string | undefined>;
+}
+
+const randomId = (bytes: number) => randomBytes(bytes).toString('hex');
+
+async function serverSide(options: ConformanceOptions): Promise<ServerSide> {
+  if (options.replay !== undefined) {
+    const recording = await readRecording(resolve(options.replay));
+    const { REPLAY_TOKEN, replayTransport } = await import('../record/replay.ts');
+    const transport = await replayTransport(recording);
+    const target: ServerTarget = {
+      baseUrl: recording.provenance.server,
+      apiBaseUrl: recording.provenance.apiBaseUrl,
+      token: REPLAY_TOKEN,
+      folderId: recording.run.folderId,
+      namePrefix: recording.run.namePrefix,
+      seed: recording.run.seed,
+      transport,
+    };
+    return {
+      target,
+      name: `${recording.provenance.server} (replayed from ${options.replay}, recorded ${recording.provenance.recordedAt})`,
+      finish: async () => {
+        await transport.close();
+        return undefined;
+      },
+    };
+  }
+  const run = { seed: randomId(8), namePrefix: `conformance-${randomId(3)}-`, folderId: options.server?.folderId ?? '0' };
+  if (options.server) {
+    const remote = options.server;
+    const live = undiciTransport({ connections: 8 });
+    const reachable = await live.send({ method: 'GET', url: remote.baseUrl, headers: {} });
+    if (!reachable.ok) {
+      await live.close();
+      throw new KitRunError(`cannot reach ${remote.baseUrl}: ${reachable.failure}`);
+    }
+    const recorder = remote.record === undefined ? undefined : recordingTransport(live, remote.token, [remote.token]);
+    const transport: Transport = recorder ?? live;
+    return {
+      target: { baseUrl: remote.baseUrl, apiBaseUrl: remote.apiBaseUrl, token: remote.token, transport, ...run },
+      name: remote.baseUrl,
+      finish: async (kit) => {
+        await transport.close();
+        if (!recorder || remote.record === undefined) return undefined;
+        const recording: Recording = {
+          format: 'box-conformance-recording/1',
+          provenance: { recordedAt: new Date().toISOString(), server: remote.baseUrl, apiBaseUrl: remote.apiBaseUrl, kit, node: process.version },
+          run,
+          exchanges: recorder.exchanges,
+        };
+        return writeRecording(resolve(remote.record), recording);
+      },
+    };
+  }
+  const token = randomId(16);
+  const server = await startSimulatedServer({ token });
+  const transport = undiciTransport({ connections: 8 });
+  return {
+    target: { baseUrl: server.baseUrl, apiBaseUrl: server.baseUrl, token, transport, ...run },
+    name: 'the embedded simulated server',
+    finish: async () => {
+      await transport.close();
+      await server.close();
+      return undefined;
+    },
+  };
+}
+
+/** The kit cannot run at all (exit 2): a server that cannot be reached, a recording that cannot be read. */
+export class KitRunError extends Error {
+  override readonly name = 'KitRunError';
+}
+
+/** Grades a client, a server or both against their rules, writes the reports, and says what the exit code is. */
 export async function runConformance(options: ConformanceOptions): Promise<ConformanceOutcome> {
   const started = performance.now();
+  const gradesClient = options.server === undefined && options.replay === undefined;
+  const gradesServer = options.clientCommand === undefined;
   const reportDir = resolve(options.reportDir);
   await mkdir(reportDir, { recursive: true });
   const workDir = await mkdtemp(join(tmpdir(), 'box-conformance-'));
   process.env.KIT_WORK_DIR = workDir;
+  const kit = await kitVersion();
+  const server = gradesServer ? await serverSide(options) : undefined;
+  setServerTarget(server?.target);
   const worldParameters: KitWorldParameters = {
     client: options.clientCommand === undefined ? { kind: 'reference' } : { kind: 'command', command: options.clientCommand },
     timeoutMs: options.timeoutMs,
-    token: randomBytes(16).toString('hex'),
+    token: randomId(16),
     folderId: '0',
-    seed: randomBytes(8).toString('hex'),
+    seed: randomId(8),
     workDir,
   };
+  const paths = [...(gradesClient ? ['features/client/**/*.feature'] : []), ...(gradesServer ? ['features/server/**/*.feature'] : [])];
   const { runConfiguration } = await loadConfiguration(
     {
       provided: {
-        paths: [join(KIT_ROOT, 'features/client/**/*.feature')],
+        paths: paths.map((path) => join(KIT_ROOT, path)),
         import: [join(KIT_ROOT, 'steps/**/*.ts')],
         format: [`message:${join(reportDir, 'messages.ndjson')}`, `html:${join(reportDir, 'cucumber.html')}`],
         tags: options.tags ?? '',
@@ -75,12 +178,26 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
     ),
   );
   const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
-  await runCucumber(runConfiguration, { cwd: KIT_ROOT, stdout: discard, stderr: process.stderr }, (envelope) => collector.accept(envelope as CucumberEnvelope));
+  let recordingPath: string | undefined;
+  try {
+    await runCucumber(runConfiguration, { cwd: KIT_ROOT, stdout: discard, stderr: process.stderr }, (envelope) =>
+      collector.accept(envelope as CucumberEnvelope),
+    );
+  } finally {
+    setServerTarget(undefined);
+    recordingPath = await server?.finish(kit);
+  }
 
-  const rules = gradeRules(rulesFor('client'), collector.results);
+  const rules = gradeRules([...(gradesClient ? rulesFor('client') : []), ...(gradesServer ? rulesFor('server') : [])], collector.results);
+  const clientName = options.clientCommand ?? 'reference uploader (in-process)';
   const report: ConformanceReport = {
-    kit: await kitVersion(),
-    target: { kind: 'client', name: options.clientCommand ?? 'reference uploader (in-process)' },
+    kit,
+    target:
+      gradesClient && gradesServer
+        ? { kind: 'client+server', name: `${clientName}; ${server?.name}` }
+        : gradesClient
+          ? { kind: 'client', name: clientName }
+          : { kind: 'server', name: server?.name ?? '' },
     verdict: verdictOf(rules),
     summary: countRules(rules),
     rules,
@@ -90,6 +207,7 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   await writeReports(reportDir, report);
   const kitError = collector.results.find((scenario) => scenario.message.includes(KIT_ERROR_MARKER))?.message.split(KIT_ERROR_MARKER)[1];
   options.print('');
+  if (recordingPath) options.print(`recorded ${recordingPath}`);
   options.print(consoleSummary(report));
   return { report, exitCode: kitError ? 2 : exitCodeFor(rules, options.strict), kitError, scenarios: collector.results };
 }

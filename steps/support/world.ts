@@ -6,9 +6,17 @@ import { commandClient } from '../../src/adapters/command.ts';
 import { referenceClient } from '../../src/adapters/reference.ts';
 import { type RecordedRun, type RunSetup, forgetSources, runClientOnce } from '../../src/kit/client-run.ts';
 import type { KitWorldParameters } from '../../src/kit/world-parameters.ts';
+import { writeSeededFile } from '../../src/kit/source-file.ts';
+import type { JsonResponse } from '../../src/http/transport.ts';
+import { PROBE_FILE_SIZE, type ProbeSession, type ServerProbe } from '../../src/probe/probe.ts';
+import type { BoxFile, UploadPart } from '../../src/protocol/shapes.ts';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 
 /** One run per distinct setup: scenarios that put the client in the same situation judge the same run. */
 const runs = new Map<string, Promise<RecordedRun>>();
+/** Seeded source files the server features upload whole, by seed. */
+const serverSources = new Map<string, Promise<{ path: string; size: number; sha1: string }>>();
 let client: ClientUnderTest | undefined;
 
 function clientFor(parameters: KitWorldParameters): ClientUnderTest {
@@ -19,6 +27,27 @@ function clientFor(parameters: KitWorldParameters): ClientUnderTest {
 export class KitWorld extends World<KitWorldParameters> {
   setup: RunSetup = { fileSize: 0, partSize: 8 * 1024 * 1024, faults: [] };
   recorded?: RecordedRun;
+
+  // Server scenarios: the probe talking to the server under test, and what the scenario did.
+  scenarioSlug = 'S';
+  probe?: ServerProbe;
+  file?: ProbeSession;
+  answer?: JsonResponse;
+  stored: UploadPart[] = [];
+  createdSize?: number;
+  sentPart?: number;
+  uploaded?: { size: number; sha1: string; file: BoxFile };
+
+  /** A file of PROBE_FILE_SIZE seeded bytes, written once per seed. */
+  seededSourceFile(seed: string): Promise<{ path: string; size: number; sha1: string }> {
+    let source = serverSources.get(seed);
+    if (!source) {
+      const path = join(this.parameters.workDir, `server-${createHash('sha1').update(seed).digest('hex').slice(0, 12)}.bin`);
+      source = writeSeededFile(path, PROBE_FILE_SIZE, seed).then(({ sha1 }) => ({ path, size: PROBE_FILE_SIZE, sha1 }));
+      serverSources.set(seed, source);
+    }
+    return source;
+  }
 
   constructor(options: IWorldOptions<KitWorldParameters>) {
     super(options);
@@ -52,6 +81,7 @@ setWorldConstructor(KitWorld);
 
 AfterAll(async function () {
   runs.clear();
+  serverSources.clear();
   forgetSources();
   client = undefined;
   const dir = process.env.KIT_WORK_DIR;

@@ -1,0 +1,26 @@
+Feature: Committing the session into a file
+  Box guide "Commit Upload Session" (https://developer.box.com/guides/uploads/chunked/commit-session/):
+  the commit lists the part records and carries the Digest of the whole file; the server checks the
+  file's integrity against that digest, and answers 201 with the file, or 202 with Retry-After while it
+  is still processing parts.
+
+  @S-COMMIT-OK @MUST @server
+  Scenario: The reference uploader's upload is committed into a file of the right size
+    When the reference uploader uploads a file of at least 3 parts
+    Then the commit was answered 201, after any 202s, with a file entry of the file's size and SHA-1
+
+  @S-COMMIT-DIGEST-REJECT @MUST @server
+  Scenario: A commit whose Digest does not match the file is refused, and creates no file
+    Given an upload session for a file of at least 3 parts
+    And every part was stored
+    When the session is committed with every part and the Digest of other bytes
+    Then the server refuses the commit with a 4xx
+    And committing again with the right Digest creates the file, so none was created before
+
+  @S-COMMIT-INCOMPLETE-REJECT @MUST @server
+  Scenario: A commit of parts that do not cover the file is refused, and creates no file
+    Given an upload session for a file of at least 3 parts
+    And every part but the last was stored
+    When the session is committed with the stored parts and the whole file's Digest
+    Then the server refuses the commit with a 4xx
+    And after the last part is stored, committing again creates the file, so none was created before

@@ -1,0 +1,76 @@
+import { Agent, type Dispatcher, getGlobalDispatcher, request } from 'undici';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+export interface HttpRequest {
+  method: HttpMethod;
+  url: string;
+  headers: Record<string, string>;
+  body?: Uint8Array | string;
+}
+
+export interface JsonResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** Parsed JSON body; undefined when empty or not JSON. */
+  body: unknown;
+  /** The body as received (for evidence, and for bodies that are not JSON). */
+  text: string;
+}
+
+/** One HTTP exchange; a network failure comes back as `{ok: false}` instead of a throw. */
+export type SendResult = { ok: true; response: JsonResponse } | { ok: false; failure: string };
+
+/**
+ * How the kit's HTTP clients (the reference uploader, the server probes) reach a server. One narrow
+ * interface so that a run can be recorded, or replayed offline, without the callers knowing.
+ */
+export interface Transport {
+  send(request: HttpRequest): Promise<SendResult>;
+  close(): Promise<void>;
+}
+
+export interface UndiciTransportOptions {
+  /** Connections per origin (default 8). */
+  connections?: number;
+  /** Headers and body timeout per request (default 120 s). */
+  timeoutMs?: number;
+  /** Send through the global dispatcher instead of an own connection pool (what replay with nock needs). */
+  useGlobalDispatcher?: boolean;
+}
+
+export function undiciTransport(options: UndiciTransportOptions = {}): Transport {
+  const timeout = options.timeoutMs ?? 120_000;
+  const own = options.useGlobalDispatcher
+    ? undefined
+    : new Agent({ connections: options.connections ?? 8, headersTimeout: timeout, bodyTimeout: timeout, keepAliveTimeout: 10_000 });
+  return {
+    async send({ method, url, headers, body }) {
+      const dispatcher: Dispatcher = own ?? getGlobalDispatcher();
+      try {
+        const res = await request(url, { method, headers, body, dispatcher });
+        const text = await res.body.text();
+        return { ok: true, response: { status: res.statusCode, headers: res.headers, body: parseJson(text), text } };
+      } catch (error) {
+        return { ok: false, failure: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
+      }
+    },
+    close: async () => {
+      await own?.close();
+    },
+  };
+}
+
+export function parseJson(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+export function headerValue(headers: JsonResponse['headers'], name: string): string | undefined {
+  const value = headers[name.toLowerCase()];
+  return Array.isArray(value) ? value.join(', ') : value;
+}

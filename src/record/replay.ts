@@ -1,0 +1,82 @@
+/**
+ * Replays a recording offline with nock: every recorded exchange becomes one interceptor that answers
+ * the same request (method, URL, identifying headers, credentials kind, body SHA-1) with the recorded
+ * answer, in recorded order. A request the recording does not hold is a kit error naming it. nock is
+ * loaded only here, and only in replay runs: importing it slows real traffic.
+ */
+import { createHash } from 'node:crypto';
+import { KIT_ERROR_MARKER } from '../adapters/client.ts';
+import { type Transport, undiciTransport } from '../http/transport.ts';
+import { type CredentialsMark, MATCHED_HEADERS, type RecordedExchange, type Recording, credentialsMark } from './recording.ts';
+
+/** The token a replay run uses: recordings hold no token, only which kind each request carried. */
+export const REPLAY_TOKEN = 'replay-token';
+
+const sha1Hex = (bytes: Buffer) => createHash('sha1').update(bytes).digest('hex');
+
+/** nock hands a body matcher parsed JSON, a UTF-8 string, or hex for binary bodies: try each reading. */
+function bodyMatches(seen: unknown, recorded: RecordedExchange['request']['body']): boolean {
+  if (typeof seen === 'string') {
+    if (sha1Hex(Buffer.from(seen, 'utf8')) === recorded.sha1) return true;
+    return /^(?:[0-9a-f]{2})*$/.test(seen) && sha1Hex(Buffer.from(seen, 'hex')) === recorded.sha1;
+  }
+  if (seen === undefined) return recorded.length === 0;
+  return recorded.json !== undefined && JSON.stringify(seen) === JSON.stringify(recorded.json);
+}
+
+function ensurePromiseWithResolvers(): void {
+  // nock 15 uses Promise.withResolvers, which Node 20 lacks.
+  const promise = Promise as unknown as { withResolvers?: unknown };
+  if (typeof promise.withResolvers === 'function') return;
+  promise.withResolvers = function withResolvers<T>() {
+    let resolve!: (value: T) => void;
+    let reject!: (reason?: unknown) => void;
+    const created = new Promise<T>((yes, no) => {
+      resolve = yes;
+      reject = no;
+    });
+    return { promise: created, resolve, reject };
+  };
+}
+
+export async function replayTransport(recording: Recording): Promise<Transport & { unused(): number }> {
+  ensurePromiseWithResolvers();
+  const { default: nock } = await import('nock');
+  nock.disableNetConnect();
+  for (const exchange of recording.exchanges) {
+    const url = new URL(exchange.request.url);
+    let interceptor = nock(url.origin).intercept(`${url.pathname}${url.search}`, exchange.request.method, (body: unknown) =>
+      bodyMatches(body, exchange.request.body),
+    );
+    for (const name of MATCHED_HEADERS) {
+      const expected = exchange.request.headers[name];
+      interceptor = interceptor.matchHeader(name, (value: string | null) => (value ?? undefined) === expected);
+    }
+    const credentials = exchange.request.headers.authorization as CredentialsMark | undefined;
+    interceptor = interceptor.matchHeader('authorization', (value: string | null) =>
+      credentials === undefined ? value === null : value !== null && credentialsMark(value, REPLAY_TOKEN) === credentials,
+    );
+    if (exchange.response) interceptor.reply(exchange.response.status, exchange.response.body, exchange.response.headers);
+    else interceptor.replyWithError(exchange.failure ?? 'connection failed');
+  }
+  const inner = undiciTransport({ useGlobalDispatcher: true });
+  return {
+    async send(request) {
+      const result = await inner.send(request);
+      const code = result.ok ? (result.response.body as { code?: unknown } | undefined)?.code : undefined;
+      if (result.ok && result.response.status === 501 && code === 'ERR_NOCK_NO_MATCH') {
+        const range = request.headers['content-range'] ? ` (Content-Range: ${request.headers['content-range']})` : '';
+        throw new Error(
+          `${KIT_ERROR_MARKER}the recording holds no answer for ${request.method} ${request.url}${range}: the run asked something the recorded run did not`,
+        );
+      }
+      return result;
+    },
+    unused: () => nock.pendingMocks().length,
+    close: async () => {
+      nock.cleanAll();
+      nock.restore();
+      await inner.close();
+    },
+  };
+}

@@ -13,7 +13,7 @@ import { serverTarget } from '../src/kit/server-target.ts';
 import { type Credentials, type ProbeSession, ServerProbe, describeAnswer } from '../src/probe/probe.ts';
 import { digestHeaderFor, sha1Of } from '../src/protocol/digest.ts';
 import { totalPartsFor } from '../src/protocol/parts.ts';
-import type { UploadPart, UploadSession } from '../src/protocol/shapes.ts';
+import { type UploadPart, uploadSessionProblem } from '../src/protocol/shapes.ts';
 import { uploadFile } from '../src/uploader/index.ts';
 import type { KitWorld } from './support/world.ts';
 
@@ -88,23 +88,7 @@ When(
 Then('the server answers 201 with an upload_session whose total_parts fits its part_size and whose endpoints are absolute URLs', function (this: KitWorld) {
   const answer = answerOf(this);
   expectNo(statusProblem(answer, 201));
-  const session = answer.body as Partial<UploadSession> | undefined;
-  const problems: string[] = [];
-  if (typeof session?.id !== 'string' || session.id === '') problems.push('id is missing');
-  if (session?.type !== 'upload_session') problems.push(`type is ${JSON.stringify(session?.type)}`);
-  const partSize = session?.part_size;
-  if (typeof partSize !== 'number' || !Number.isSafeInteger(partSize) || partSize <= 0)
-    problems.push(`part_size ${JSON.stringify(partSize)} is not a positive integer`);
-  else if (session?.total_parts !== Math.ceil((this.createdSize ?? 0) / partSize))
-    problems.push(
-      `total_parts is ${JSON.stringify(session?.total_parts)}, ceil(${this.createdSize}/${partSize}) is ${Math.ceil((this.createdSize ?? 0) / partSize)}`,
-    );
-  if (session?.num_parts_processed !== 0) problems.push(`num_parts_processed is ${JSON.stringify(session?.num_parts_processed)}, not 0`);
-  for (const name of ['upload_part', 'commit', 'abort', 'list_parts', 'status'] as const) {
-    const url = session?.session_endpoints?.[name];
-    if (typeof url !== 'string' || !/^https?:\/\/[^/]+\//.test(url)) problems.push(`session_endpoints.${name} is not an absolute URL`);
-  }
-  expectNo(problems.length > 0 ? problems.join('; ') : undefined);
+  expectNo(uploadSessionProblem(answer.body, this.createdSize ?? 0));
 });
 
 // --- parts ----------------------------------------------------------------------------------------
@@ -270,8 +254,13 @@ When('the status of an unknown session is asked', async function (this: KitWorld
 
 Then('the error answer is Box\'s ClientError JSON: type "error", the HTTP status, a code, a message and a request_id', function (this: KitWorld) {
   const answer = answerOf(this);
-  if (answer.status < 400) throw new Error(`the request was not refused (HTTP ${answer.status}), so there is no error to judge`);
+  if (answer.status < 400) {
+    // Refusing it is another rule's business; with no error there is no shape to judge.
+    this.attach(`not judged: the request was answered HTTP ${answer.status}, not an error`, 'text/plain');
+    return 'skipped';
+  }
   expectNo(errorShapeProblem(answer));
+  return undefined;
 });
 
 // --- commit ---------------------------------------------------------------------------------------
@@ -282,10 +271,11 @@ When('the session is committed with every part and the Digest of other bytes', a
   this.answer = await probeOf(this).commit(sessionOf(this), this.stored, digestHeaderFor(sha1Of('other bytes')));
 });
 
-When("the session is committed with the stored parts and the whole file's Digest", async function (this: KitWorld) {
+When('the session is committed with the stored parts and the Digest of their bytes, as if they were the whole file', async function (this: KitWorld) {
   const probe = probeOf(this);
   const file = sessionOf(this);
-  this.answer = await probe.commit(file, this.stored, wholeFileDigest(probe, file));
+  const covered = this.stored.reduce((end, part) => Math.max(end, part.offset + part.size), 0);
+  this.answer = await probe.commit(file, this.stored, digestHeaderFor(sha1Of(probe.bytesAt(file, 0, covered))));
 });
 
 Then('committing again with the right Digest creates the file, so none was created before', async function (this: KitWorld) {

@@ -6,25 +6,31 @@ import { RULES } from '../src/protocol/rules.ts';
 import { MINIMAL_CLIENT, failedRules, runKit } from './support/kit.ts';
 
 describe('the kit end to end', () => {
-  test('the default run grades the reference uploader conformant on every client rule and writes every report', async () => {
+  test('the default run grades the reference uploader and the embedded server conformant on every rule, and writes every report', async () => {
     const { code, report, reportDir, stdout } = await runKit([]);
     assert.equal(code, 0, stdout);
     assert.ok(report);
     assert.equal(report.verdict, 'conformant');
-    assert.deepEqual(report.target.kind, 'client');
-    const clientRules = RULES.filter((rule) => rule.side === 'client').map((rule) => rule.id);
+    assert.equal(report.target.kind, 'client+server');
+    const allRules = RULES.map((rule) => rule.id);
     assert.deepEqual(
       report.rules.map((rule) => rule.id),
-      clientRules,
+      allRules,
     );
     assert.ok(report.rules.every((rule) => rule.status === 'passed' && rule.scenarios.length > 0));
-    assert.deepEqual(report.summary, { passed: clientRules.length, failed: 0, skipped: 0 });
-    assert.match(stdout.trim().split('\n').at(-1) ?? '', new RegExp(`^${clientRules.length} passed, 0 failed, 0 skipped$`));
+    assert.deepEqual(report.summary, { passed: allRules.length, failed: 0, skipped: 0 });
+    assert.match(stdout.trim().split('\n').at(-1) ?? '', new RegExp(`^${allRules.length} passed, 0 failed, 0 skipped$`));
     for (const name of ['conformance.md', 'junit.xml', 'conformance.svg', 'cucumber.html', 'messages.ndjson']) {
       assert.ok((await readFile(join(reportDir, name), 'utf8')).length > 0, name);
     }
     const junit = await readFile(join(reportDir, 'junit.xml'), 'utf8');
-    assert.equal(junit.match(/<testcase /g)?.length, clientRules.length);
+    assert.equal(junit.match(/<testcase /g)?.length, allRules.length);
+  });
+
+  test('--client grades the client side only', async () => {
+    const { report } = await runKit(['--client', MINIMAL_CLIENT, '--tags', '@C-CREATE']);
+    assert.equal(report?.target.kind, 'client');
+    assert.ok(report?.rules.every((rule) => rule.id.startsWith('C-')));
   });
 
   test('an independent client without defects is conformant', async () => {
@@ -47,6 +53,12 @@ describe('the kit end to end', () => {
     assert.equal(code, 1);
   });
 
+  test('a server that cannot be reached is a kit error: one line, exit 2', async () => {
+    const { code, stderr } = await runKit(['--server', 'http://127.0.0.1:9/api/2.0', '--token', 'x']);
+    assert.equal(code, 2);
+    assert.match(stderr, /cannot reach http:\/\/127\.0\.0\.1:9\/api\/2\.0/);
+  });
+
   test('a client command that does not exist is a kit error: one line, exit 2', async () => {
     const { code, stderr } = await runKit(['--client', 'no-such-uploader-xyz', '--tags', '@C-CREATE']);
     assert.equal(code, 2);
@@ -59,7 +71,14 @@ describe('the kit end to end', () => {
     assert.match(report?.rules.find((rule) => rule.id === 'C-SUCCESS-HONEST')?.evidence ?? '', /killed at the timeout/);
   });
 
-  for (const args of [['--bogus'], ['--timeout', 'soon'], ['--client']]) {
+  for (const args of [
+    ['--bogus'],
+    ['--timeout', 'soon'],
+    ['--client'],
+    ['--record', 'x'],
+    ['--server', 'not a url', '--token', 't'],
+    ['--client', 'x', '--server', 'http://127.0.0.1:1/api/2.0', '--token', 't'],
+  ]) {
     test(`a bad option (${args.join(' ')}) gets one line and exit 2`, async () => {
       const { code, stderr } = await runKit(args);
       assert.equal(code, 2);

@@ -19,8 +19,9 @@ Feature: Committing the session into a file
 
   @S-COMMIT-INCOMPLETE-REJECT @MUST @server
   Scenario: A commit of parts that do not cover the file is refused, and creates no file
+    # The Digest matches the parts listed, so only the coverage check can refuse this commit.
     Given an upload session for a file of at least 3 parts
     And every part but the last was stored
-    When the session is committed with the stored parts and the whole file's Digest
+    When the session is committed with the stored parts and the Digest of their bytes, as if they were the whole file
     Then the server refuses the commit with a 4xx
     And after the last part is stored, committing again creates the file, so none was created before

@@ -1,14 +1,23 @@
-import { runConformance } from '../kit/conformance.ts';
+import { type RemoteServer, runConformance } from '../kit/conformance.ts';
 import { parseCommandLine, usageError as usage } from './args.ts';
 
 const USAGE = `Usage: npm run conformance -- [options]
 
-Grades a chunked-upload client against the client rules, on an embedded simulated Box upload server.
-With no --client, grades the kit's own reference uploader.
+With no option, grades the kit's reference uploader against the client rules and the embedded simulated
+Box upload server against the server rules (both in one report).
 
   --client "<command>"    shell command that uploads one file (env: UPLOAD_BASE_URL, UPLOAD_TOKEN,
                           UPLOAD_FILE, UPLOAD_FILE_NAME, UPLOAD_FOLDER_ID; or {baseUrl} {token} {file}
                           {fileName} {folderId} in the command)
+                          Grades the client side only.
+  --server <base-url>     grade a server instead, e.g. https://upload.box.com/api/2.0 (server side only)
+  --token <token>         bearer token for --server (or the BOX_TOKEN environment variable); never
+                          printed, logged or written
+  --folder <id>           folder the kit creates its files in (default 0); it deletes them afterwards
+  --api-base-url <url>    where the kit deletes its files (default: https://api.box.com/2.0 when --server
+                          is Box's upload host, the --server URL otherwise)
+  --record <dir>          with --server: record every exchange, secrets scrubbed, into <dir>
+  --replay <dir>          grade the server side again from a recording, offline
   --report-dir <dir>      where reports go (default reports/)
   --tags <expression>     Cucumber tag expression, e.g. "@MUST and not @C-PARALLEL-MIN"
   --strict                SHOULD failures fail the run too
@@ -18,7 +27,28 @@ With no --client, grades the kit's own reference uploader.
 Exit codes: 0 no gating rule failed; 1 a MUST rule (or with --strict, any rule) failed; 2 usage error or
 the kit could not run.`;
 
-const usageError = (message: string): never => usage('conformance', message);
+function usageError(message: string): never {
+  return usage('conformance', message);
+}
+
+const BOX_UPLOAD_HOST = 'upload.box.com';
+const BOX_API_BASE = 'https://api.box.com/2.0';
+
+/** The --server options as a target; the token may come from BOX_TOKEN. */
+function serverOption(values: { server?: string; token?: string; folder?: string; 'api-base-url'?: string; record?: string }): RemoteServer | undefined {
+  if (values.server === undefined) {
+    for (const option of ['token', 'folder', 'api-base-url'] as const) if (values[option] !== undefined) usageError(`--${option} goes with --server`);
+    return undefined;
+  }
+  const baseUrl = values.server.replace(/\/+$/, '');
+  if (!URL.canParse(baseUrl) || !/^https?:$/.test(new URL(baseUrl).protocol))
+    usageError(`--server takes the API base URL, e.g. https://upload.box.com/api/2.0, got "${values.server}"`);
+  const token = values.token ?? process.env.BOX_TOKEN;
+  if (!token) usageError('--server needs a token: --token <token> or the BOX_TOKEN environment variable');
+  const apiBaseUrl = (values['api-base-url'] ?? (new URL(baseUrl).hostname === BOX_UPLOAD_HOST ? BOX_API_BASE : baseUrl)).replace(/\/+$/, '');
+  if (!URL.canParse(apiBaseUrl)) usageError(`--api-base-url takes a URL, got "${values['api-base-url']}"`);
+  return { baseUrl, token, folderId: values.folder ?? '0', apiBaseUrl, record: values.record };
+}
 
 async function main(): Promise<void> {
   const { values } = parseCommandLine('conformance', {
@@ -26,6 +56,7 @@ async function main(): Promise<void> {
     server: { type: 'string' },
     token: { type: 'string' },
     folder: { type: 'string' },
+    'api-base-url': { type: 'string' },
     record: { type: 'string' },
     replay: { type: 'string' },
     'report-dir': { type: 'string' },
@@ -38,14 +69,18 @@ async function main(): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
-  for (const option of ['server', 'record', 'replay'] as const) {
-    if (values[option] !== undefined) usageError(`--${option} is not available in this version of the kit yet`);
-  }
+  const server = serverOption(values);
+  if (values.client !== undefined && (server || values.replay !== undefined))
+    usageError('--client grades a client, --server and --replay a server: give one of them');
+  if (server && values.replay !== undefined) usageError('--replay grades a recording offline: leave out --server');
+  if (values.record !== undefined && !server) usageError('--record needs --server: it records a live run');
   const timeout = Number(values.timeout ?? '60');
   if (!Number.isFinite(timeout) || timeout <= 0) usageError(`--timeout takes a number of seconds, got "${values.timeout}"`);
   if (values.client !== undefined && values.client.trim() === '') usageError('--client needs a command');
   const outcome = await runConformance({
     clientCommand: values.client,
+    server,
+    replay: values.replay,
     reportDir: values['report-dir'] ?? 'reports',
     tags: values.tags,
     strict: values.strict ?? false,

@@ -120,18 +120,13 @@ export function checkCommitBody(body: unknown): Checked<UploadPart[]> {
 
 const ENDPOINT_NAMES = ['upload_part', 'commit', 'abort', 'list_parts', 'status'] as const;
 
-/** What is wrong with an upload_session object for a file of `fileSize` bytes, or undefined when nothing is. */
-export function uploadSessionProblem(value: unknown, fileSize: number): string | undefined {
+/** What keeps a client from using an upload_session at all (id, part_size, absolute endpoints), or undefined. */
+export function unusableSessionProblem(value: unknown): string | undefined {
   if (!isRecord(value)) return 'the upload session is not a JSON object';
   if (typeof value.id !== 'string' || value.id === '') return 'id is missing';
-  if (value.type !== 'upload_session') return `type is ${JSON.stringify(value.type)}, not "upload_session"`;
   const partSize = value.part_size;
   if (typeof partSize !== 'number' || !Number.isSafeInteger(partSize) || partSize <= 0)
     return `part_size ${JSON.stringify(partSize)} is not a positive integer`;
-  const expectedParts = Math.ceil(fileSize / partSize);
-  if (value.total_parts !== expectedParts)
-    return `total_parts is ${JSON.stringify(value.total_parts)}, expected ceil(${fileSize}/${partSize}) = ${expectedParts}`;
-  if (value.num_parts_processed !== 0) return `num_parts_processed is ${JSON.stringify(value.num_parts_processed)}, expected 0`;
   const endpoints = value.session_endpoints;
   if (!isRecord(endpoints)) return 'session_endpoints is missing';
   for (const name of ENDPOINT_NAMES) {
@@ -141,8 +136,21 @@ export function uploadSessionProblem(value: unknown, fileSize: number): string |
   return undefined;
 }
 
-export function asUploadSession(value: unknown, fileSize: number): UploadSession {
-  const problem = uploadSessionProblem(value, fileSize);
-  if (problem) throw new TypeError(`Unexpected upload session: ${problem}`);
+/** Everything wrong with a new upload_session for a file of `fileSize` bytes (S-CREATE), or undefined. */
+export function uploadSessionProblem(value: unknown, fileSize: number): string | undefined {
+  const unusable = unusableSessionProblem(value);
+  if (unusable || !isRecord(value)) return unusable;
+  if (value.type !== 'upload_session') return `type is ${JSON.stringify(value.type)}, not "upload_session"`;
+  const expectedParts = Math.ceil(fileSize / (value.part_size as number));
+  if (value.total_parts !== expectedParts)
+    return `total_parts is ${JSON.stringify(value.total_parts)}, expected ceil(${fileSize}/${value.part_size}) = ${expectedParts}`;
+  if (value.num_parts_processed !== 0) return `num_parts_processed is ${JSON.stringify(value.num_parts_processed)}, expected 0`;
+  return undefined;
+}
+
+/** The session a client can work with: it plans parts from part_size itself and needs only the endpoints. */
+export function asUploadSession(value: unknown): UploadSession {
+  const problem = unusableSessionProblem(value);
+  if (problem) throw new TypeError(`Unusable upload session: ${problem}`);
   return value as UploadSession;
 }

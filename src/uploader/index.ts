@@ -82,7 +82,7 @@ export async function uploadFile(options: UploadOptions): Promise<UploadResult> 
       ),
     );
     if (created.status !== 201) throw new UploadError(`create session: ${describeResponse(created)}`);
-    session = asUploadSession(created.body, fileSize);
+    session = asUploadSession(created.body);
     const partSize = session.part_size;
     const totalParts = totalPartsFor(fileSize, partSize);
     const uploadPart = session.session_endpoints.upload_part;

@@ -62,3 +62,46 @@ export const DEFECTS: readonly { defect: string; breaks: string[] }[] = [
   { defect: 'ignore-retry-after', breaks: ['C-COMMIT-RETRY-AFTER'] },
   { defect: 'success-after-failed-commit', breaks: ['C-SUCCESS-HONEST'] },
 ];
+
+export const MINIMAL_SERVER = 'test/fixtures/servers/minimal-server.mjs';
+
+/** Each deliberate defect of the minimal server, and the one rule it breaks. */
+export const SERVER_DEFECTS: readonly { defect: string; breaks: string }[] = [
+  { defect: 'wrong-total-parts', breaks: 'S-CREATE' },
+  { defect: 'create-accepts-missing-folder', breaks: 'S-CREATE-REJECT' },
+  { defect: 'sha1-base64', breaks: 'S-PART-OK' },
+  { defect: 'no-size-check', breaks: 'S-PART-SIZE-REJECT' },
+  { defect: 'no-align-check', breaks: 'S-RANGE-ALIGN-REJECT' },
+  { defect: 'range-500', breaks: 'S-RANGE-MALFORMED-REJECT' },
+  { defect: 'no-digest-check', breaks: 'S-DIGEST-REJECT' },
+  { defect: 'accepts-overlap', breaks: 'S-OVERLAP-REJECT' },
+  { defect: 'list-ignores-paging', breaks: 'S-LIST-PARTS' },
+  { defect: 'status-stale', breaks: 'S-STATUS' },
+  { defect: 'file-sha1-wrong', breaks: 'S-COMMIT-OK' },
+  { defect: 'commit-digest-unchecked', breaks: 'S-COMMIT-DIGEST-REJECT' },
+  { defect: 'commit-with-hole', breaks: 'S-COMMIT-INCOMPLETE-REJECT' },
+  { defect: 'abort-keeps-session', breaks: 'S-ABORT' },
+  { defect: 'no-auth-check', breaks: 'S-AUTH' },
+  { defect: 'errors-without-request-id', breaks: 'S-ERROR-SHAPE' },
+];
+
+/** Starts a server command (node script and arguments) as a real process; resolves once it prints its base URL. */
+export async function startServerProcess(args: string[]): Promise<{ baseUrl: string; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] });
+  const baseUrl = await new Promise<string>((resolve, reject) => {
+    let seen = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      seen += chunk.toString();
+      const line = seen.split('\n')[0];
+      if (seen.includes('\n') && line) resolve(line.trim());
+    });
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code} before it listened`)));
+  });
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
+  return { baseUrl, stop };
+}

@@ -25,6 +25,8 @@ export interface ServerTarget {
 /** Which Authorization header a request carries. */
 export type Credentials = 'token' | 'none' | 'wrong';
 export const WRONG_TOKEN = 'not-the-token-0000';
+/** How many 429 answers in a row the probe waits out before it takes one as the answer. */
+const MAX_RATE_LIMITED = 5;
 
 /** One exchange as a step saw it: the request in words, and the answer. */
 export interface ProbeExchange {
@@ -69,13 +71,17 @@ export class ServerProbe {
   ): Promise<JsonResponse> {
     const request: HttpRequest = { method, url, headers: { ...this.#authorization(credentials), ...headers }, body };
     const described = `${method} ${url}${headers['content-range'] ? ` (Content-Range: ${headers['content-range']})` : ''}`;
-    const result = await this.target.transport.send(request);
-    if (!result.ok) {
-      this.exchanges.push({ request: described, failure: result.failure });
-      throw new Error(`${described}: no answer (${result.failure})`);
+    for (let attempt = 1; ; attempt++) {
+      const result = await this.target.transport.send(request);
+      if (!result.ok) {
+        this.exchanges.push({ request: described, failure: result.failure });
+        throw new Error(`${described}: no answer (${result.failure})`);
+      }
+      this.exchanges.push({ request: described, response: result.response });
+      // A live server's rate limit is not the server's answer to the request: wait as told and ask again.
+      if (result.response.status !== 429 || attempt >= MAX_RATE_LIMITED) return result.response;
+      await sleep(Math.min(parseRetryAfter(result.response.headers['retry-after']) ?? attempt, 60) * 1000);
     }
-    this.exchanges.push({ request: described, response: result.response });
-    return result.response;
   }
 
   #authorization(credentials: Credentials): Record<string, string> {

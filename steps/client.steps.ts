@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { Given, Then, When } from '@cucumber/cucumber';
+import { CLIENT_RUN_MEDIA_TYPE, clientRunAttachment } from '../src/grader/attachments.ts';
 import { type Judgement, judgeClientRule } from '../src/grader/client-checks.ts';
 import type { FaultAction } from '../src/server/faults.ts';
 import type { KitWorld } from './support/world.ts';
@@ -50,9 +52,11 @@ Given(/^the server answers every commit with (\d{3}) (\w+)$/, function (this: Ki
 
 // No Cucumber time limit here: every adapter kills the client at the run's own --timeout.
 When('the client uploads the file', { timeout: -1 }, async function (this: KitWorld) {
-  const { outcome } = await this.uploadWithClient();
+  const { outcome, run, setup } = await this.uploadWithClient();
   const exit = outcome.timedOut ? 'killed at the timeout' : `exit code ${outcome.exitCode}`;
   this.attach(`client ${exit} after ${outcome.durationMs.toFixed(0)} ms\n--- stdout ---\n${outcome.stdout}\n--- stderr ---\n${outcome.stderr}`, 'text/plain');
+  const runId = createHash('sha1').update(JSON.stringify(setup)).digest('hex').slice(0, 8);
+  this.attach(JSON.stringify(clientRunAttachment(runId, run)), CLIENT_RUN_MEDIA_TYPE);
 });
 
 /** Each Then step states one rule; it passes, fails with the evidence, or is skipped with the reason. */

@@ -1,4 +1,5 @@
 import { After, Before, Given, Then, When } from '@cucumber/cucumber';
+import { SERVER_EXCHANGES_MEDIA_TYPE, type ServerExchangeAttachment } from '../src/grader/attachments.ts';
 import type { JsonResponse } from '../src/http/transport.ts';
 import {
   committedFileProblem,
@@ -49,10 +50,21 @@ After({ tags: '@server' }, async function (this: KitWorld) {
   if (!this.probe) return;
   const left = await this.probe.cleanUp();
   if (left.length > 0) this.attach(`could not clean up: ${left.join(', ')}`, 'text/plain');
-  const log = this.probe.exchanges.map(
-    (exchange) => `${exchange.request} -> ${exchange.response ? describeAnswer(exchange.response) : `no answer: ${exchange.failure}`}`,
+  const { exchanges } = this.probe;
+  if (exchanges.length === 0) return;
+  this.attach(
+    exchanges
+      .map((exchange) => `${exchange.request} -> ${exchange.response ? describeAnswer(exchange.response) : `no answer: ${exchange.failure}`}`)
+      .join('\n'),
+    'text/plain',
   );
-  if (log.length > 0) this.attach(log.join('\n'), 'text/plain');
+  const evidence: ServerExchangeAttachment[] = exchanges.map((exchange) => ({
+    request: exchange.request,
+    status: exchange.response?.status,
+    body: exchange.response?.text.slice(0, 2000),
+    failure: exchange.failure,
+  }));
+  this.attach(JSON.stringify(evidence), SERVER_EXCHANGES_MEDIA_TYPE);
 });
 
 // --- sessions -------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type RuleResult, type Verdict, countRules } from './results.ts';
+import { htmlReport } from './html.ts';
+import { type RuleResult, type ScenarioResult, type Verdict, countRules } from './results.ts';
 
 export interface ConformanceReport {
   kit: { name: string; version: string };
@@ -84,9 +85,11 @@ export function badgeSvg(report: ConformanceReport): string {
 `;
 }
 
-export async function writeReports(dir: string, report: ConformanceReport): Promise<void> {
+/** Writes every report but Cucumber's own, from the graded rules and the scenarios they came from. */
+export async function writeReports(dir: string, report: ConformanceReport, scenarios: readonly ScenarioResult[]): Promise<void> {
   await mkdir(dir, { recursive: true });
   await Promise.all([
+    writeFile(join(dir, 'conformance.html'), htmlReport(report, scenarios)),
     writeFile(join(dir, 'conformance.json'), `${JSON.stringify(report, null, 2)}\n`),
     writeFile(join(dir, 'conformance.md'), markdownReport(report)),
     writeFile(join(dir, 'junit.xml'), junitReport(report)),

@@ -7,6 +7,7 @@ export interface CucumberEnvelope {
   testCaseStarted?: { id: string; testCaseId: string };
   testStepFinished?: { testCaseStartedId: string; testStepResult: { status: string; message?: string } };
   testCaseFinished?: { testCaseStartedId: string; willBeRetried?: boolean };
+  attachment?: { testCaseStartedId?: string; mediaType: string; body: string; contentEncoding?: string };
 }
 
 export type Status = 'passed' | 'failed' | 'skipped';
@@ -20,6 +21,8 @@ export interface ScenarioResult {
   status: Status;
   /** The first failing step's message. */
   message: string;
+  /** What the steps attached as text or JSON (the client's output, the traffic, the evidence). */
+  attachments: { mediaType: string; body: string }[];
 }
 
 /** The error's own line, without the "Error: " Cucumber's message starts with or the stack after it. */
@@ -34,7 +37,7 @@ export class ScenarioCollector {
   readonly results: ScenarioResult[] = [];
   readonly #pickles = new Map<string, NonNullable<CucumberEnvelope['pickle']>>();
   readonly #testCases = new Map<string, string>();
-  readonly #started = new Map<string, { pickleId: string; steps: { status: string; message?: string }[] }>();
+  readonly #started = new Map<string, { pickleId: string; steps: { status: string; message?: string }[]; attachments: ScenarioResult['attachments'] }>();
 
   constructor(private readonly onScenario?: (result: ScenarioResult) => void) {}
 
@@ -43,7 +46,11 @@ export class ScenarioCollector {
     if (envelope.testCase) this.#testCases.set(envelope.testCase.id, envelope.testCase.pickleId);
     if (envelope.testCaseStarted) {
       const pickleId = this.#testCases.get(envelope.testCaseStarted.testCaseId) ?? '';
-      this.#started.set(envelope.testCaseStarted.id, { pickleId, steps: [] });
+      this.#started.set(envelope.testCaseStarted.id, { pickleId, steps: [], attachments: [] });
+    }
+    const attachment = envelope.attachment;
+    if (attachment?.testCaseStartedId && attachment.contentEncoding !== 'BASE64') {
+      this.#started.get(attachment.testCaseStartedId)?.attachments.push({ mediaType: attachment.mediaType, body: attachment.body });
     }
     if (envelope.testStepFinished) this.#started.get(envelope.testStepFinished.testCaseStartedId)?.steps.push(envelope.testStepFinished.testStepResult);
     if (envelope.testCaseFinished && !envelope.testCaseFinished.willBeRetried) {
@@ -60,11 +67,19 @@ export class ScenarioCollector {
         rules: tags.flatMap((tag) => RULE_TAG.exec(tag)?.[1] ?? []),
         status,
         message: failing ? firstLine(failing.message ?? `step ${failing.status.toLowerCase()}`) : '',
+        attachments: started.attachments,
       };
       this.results.push(result);
       this.onScenario?.(result);
     }
   }
+}
+
+/** The scenario results held in a Cucumber message stream (messages.ndjson): what every report derives from. */
+export function scenariosFromMessages(ndjson: string): ScenarioResult[] {
+  const collector = new ScenarioCollector();
+  for (const line of ndjson.split('\n')) if (line.trim() !== '') collector.accept(JSON.parse(line) as CucumberEnvelope);
+  return collector.results;
 }
 
 export interface RuleResult {

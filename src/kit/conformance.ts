@@ -6,7 +6,16 @@ import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { loadConfiguration, runCucumber } from '@cucumber/cucumber/api';
 import { KIT_ERROR_MARKER } from '../adapters/client.ts';
-import { type CucumberEnvelope, type ScenarioResult, ScenarioCollector, countRules, exitCodeFor, gradeRules, verdictOf } from '../grader/results.ts';
+import {
+  type CucumberEnvelope,
+  type ScenarioResult,
+  ScenarioCollector,
+  countRules,
+  exitCodeFor,
+  gradeRules,
+  scenariosFromMessages,
+  verdictOf,
+} from '../grader/results.ts';
 import { type ConformanceReport, consoleSummary, writeReports } from '../grader/reports.ts';
 import { type Transport, undiciTransport } from '../http/transport.ts';
 import type { ServerTarget } from '../probe/probe.ts';
@@ -188,7 +197,9 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
     recordingPath = await server?.finish(kit);
   }
 
-  const rules = gradeRules([...(gradesClient ? rulesFor('client') : []), ...(gradesServer ? rulesFor('server') : [])], collector.results);
+  // Every report derives from the message stream Cucumber wrote, not from what this process saw live.
+  const scenarios = scenariosFromMessages(await readFile(join(reportDir, 'messages.ndjson'), 'utf8'));
+  const rules = gradeRules([...(gradesClient ? rulesFor('client') : []), ...(gradesServer ? rulesFor('server') : [])], scenarios);
   const clientName = options.clientCommand ?? 'reference uploader (in-process)';
   const report: ConformanceReport = {
     kit,
@@ -204,10 +215,10 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
     generatedAt: new Date().toISOString(),
     durationMs: Math.round(performance.now() - started),
   };
-  await writeReports(reportDir, report);
-  const kitError = collector.results.find((scenario) => scenario.message.includes(KIT_ERROR_MARKER))?.message.split(KIT_ERROR_MARKER)[1];
+  await writeReports(reportDir, report, scenarios);
+  const kitError = scenarios.find((scenario) => scenario.message.includes(KIT_ERROR_MARKER))?.message.split(KIT_ERROR_MARKER)[1];
   options.print('');
   if (recordingPath) options.print(`recorded ${recordingPath}`);
   options.print(consoleSummary(report));
-  return { report, exitCode: kitError ? 2 : exitCodeFor(rules, options.strict), kitError, scenarios: collector.results };
+  return { report, exitCode: kitError ? 2 : exitCodeFor(rules, options.strict), kitError, scenarios };
 }

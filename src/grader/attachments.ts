@@ -1,0 +1,81 @@
+/**
+ * What the steps attach to a scenario for the reports: the client run's traffic (for the timeline and
+ * the exchanges that broke a rule) and the server probe's exchanges. Attachments travel in Cucumber's
+ * message stream, the one source every report derives from.
+ */
+import { parseContentRange } from '../protocol/content-range.ts';
+import { describeFault } from '../server/faults.ts';
+import type { ClientRun } from './client-checks.ts';
+
+export const CLIENT_RUN_MEDIA_TYPE = 'application/vnd.box-conformance.client-run+json';
+export const SERVER_EXCHANGES_MEDIA_TYPE = 'application/vnd.box-conformance.server-exchanges+json';
+
+export interface TimelineExchange {
+  seq: number;
+  op: string;
+  method: string;
+  url: string;
+  partNumber?: number;
+  attempt?: number;
+  /** Content-Range lower bound, for parts. */
+  offset?: number;
+  /** Milliseconds since the run's first request started. */
+  startMs: number;
+  endMs: number;
+  /** 0: no answer (dropped). */
+  status: number;
+  code?: string;
+  dropped: boolean;
+  fault?: string;
+  requestHeaders: Record<string, string>;
+  requestBody: { length: number; sha1: string; json?: unknown };
+  responseBody?: unknown;
+}
+
+export interface ClientRunAttachment {
+  runId: string;
+  setup: { fileSize: number; partSize: number; faults: string[] };
+  exit: { code: number | null; timedOut: boolean };
+  exchanges: TimelineExchange[];
+}
+
+export function clientRunAttachment(runId: string, run: ClientRun): ClientRunAttachment {
+  const origin = Math.min(...run.traffic.map((exchange) => exchange.startMs));
+  return {
+    runId,
+    setup: { fileSize: run.fileSize, partSize: run.partSize, faults: run.faults.map((entry) => describeFault(entry.instruction)) },
+    exit: run.exit,
+    exchanges: run.traffic.map((exchange) => {
+      const range = parseContentRange(exchange.requestHeaders['content-range']);
+      const code = (exchange.responseBody as { code?: unknown } | undefined)?.code;
+      return {
+        seq: exchange.seq,
+        op: exchange.op,
+        method: exchange.method,
+        url: exchange.url,
+        partNumber: exchange.partNumber,
+        attempt: exchange.attempt,
+        offset: range.ok ? range.value.lo : undefined,
+        startMs: round(exchange.startMs - origin),
+        endMs: round((Number.isFinite(exchange.endMs) ? exchange.endMs : exchange.startMs) - origin),
+        status: exchange.status,
+        code: typeof code === 'string' ? code : undefined,
+        dropped: exchange.dropped,
+        fault: exchange.fault?.description,
+        requestHeaders: exchange.requestHeaders,
+        requestBody: { length: exchange.requestBody.length, sha1: exchange.requestBody.sha1, json: exchange.requestBody.json },
+        responseBody: exchange.responseBody,
+      };
+    }),
+  };
+}
+
+const round = (ms: number) => Math.round(ms * 10) / 10;
+
+export interface ServerExchangeAttachment {
+  request: string;
+  status?: number;
+  /** The answer's body, cut at 2,000 characters. */
+  body?: string;
+  failure?: string;
+}

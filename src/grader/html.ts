@@ -1,0 +1,205 @@
+/**
+ * conformance.html: one self-contained page (inline CSS and SVG, no script, no network) with the
+ * verdict, the rule matrix, the exchanges behind each failed rule, and a timeline of every client run.
+ */
+import {
+  CLIENT_RUN_MEDIA_TYPE,
+  type ClientRunAttachment,
+  SERVER_EXCHANGES_MEDIA_TYPE,
+  type ServerExchangeAttachment,
+  type TimelineExchange,
+} from './attachments.ts';
+import { countRules, type RuleResult, type ScenarioResult } from './results.ts';
+import type { ConformanceReport } from './reports.ts';
+
+const escapeHtml = (text: string) => text.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+
+function attachmentsOf<T>(scenario: ScenarioResult, mediaType: string): T[] {
+  return scenario.attachments.filter((attachment) => attachment.mediaType === mediaType).map((attachment) => JSON.parse(attachment.body) as T);
+}
+
+const STYLE = `
+body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:1200px;padding:0 1rem;color:#1f2328}
+h1{margin-bottom:.2rem}h2{margin-top:2.2rem;border-bottom:1px solid #d0d7de;padding-bottom:.3rem}
+.verdict{display:inline-block;padding:.2rem .7rem;border-radius:1rem;color:#fff;font-weight:600}
+.conformant{background:#2ea44f}.conformant-with-warnings{background:#bf8700}.non-conformant{background:#cb2431}
+table{border-collapse:collapse;width:100%}th,td{border:1px solid #d0d7de;padding:.3rem .5rem;text-align:left;vertical-align:top}
+th{background:#f6f8fa}td.passed{color:#1a7f37;font-weight:600}td.failed{color:#cf222e;font-weight:600}td.skipped{color:#6e7781}
+.says{color:#57606a;font-size:12px}.evidence{font-family:ui-monospace,monospace;font-size:12px}
+pre{background:#f6f8fa;border:1px solid #d0d7de;padding:.6rem;overflow:auto;font-size:12px;white-space:pre-wrap}
+.exchange.culprit{border-color:#cf222e;background:#fff5f5}
+.run{margin:1.5rem 0}.run h3{margin-bottom:.2rem}.legend span{display:inline-block;margin-right:1rem}
+.legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:-1px}
+svg text{font:11px system-ui,sans-serif}
+`;
+
+export function htmlReport(report: ConformanceReport, scenarios: readonly ScenarioResult[]): string {
+  const levels = (['MUST', 'SHOULD'] as const)
+    .map((level) => {
+      const counts = countRules(report.rules.filter((rule) => rule.level === level));
+      return `<tr><td>${level}</td><td>${counts.passed}</td><td>${counts.failed}</td><td>${counts.skipped}</td></tr>`;
+    })
+    .join('');
+  const failed = report.rules.filter((rule) => rule.status === 'failed');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Chunked upload conformance: ${escapeHtml(report.verdict)}</title>
+<meta name="viewport" content="width=device-width,initial-scale=1"><style>${STYLE}</style></head>
+<body>
+<h1>Chunked upload conformance <span class="verdict ${report.verdict}" id="verdict">${escapeHtml(report.verdict)}</span></h1>
+<p>Target (${escapeHtml(report.target.kind)}): <code>${escapeHtml(report.target.name)}</code><br>
+Kit ${escapeHtml(report.kit.name)} ${escapeHtml(report.kit.version)}, ${escapeHtml(report.generatedAt)}, ${(report.durationMs / 1000).toFixed(1)} s.
+${report.summary.passed} rules passed, ${report.summary.failed} failed, ${report.summary.skipped} skipped.</p>
+<table style="width:auto"><tr><th>level</th><th>passed</th><th>failed</th><th>skipped</th></tr>${levels}</table>
+<h2>Rules</h2>
+${ruleMatrix(report.rules)}
+<h2>Failed rules</h2>
+${failed.length === 0 ? '<p>None.</p>' : failed.map((rule) => failedRuleSection(rule, scenarios)).join('\n')}
+<h2>Client runs</h2>
+${timelines(scenarios)}
+</body></html>
+`;
+}
+
+function ruleMatrix(rules: readonly RuleResult[]): string {
+  const rows = rules.map(
+    (rule) => `<tr id="rule-${rule.id}" data-status="${rule.status}">
+<td><a href="${escapeHtml(rule.guide.url)}">${rule.id}</a></td><td>${rule.level}</td><td>${rule.side}</td><td class="${rule.status}">${rule.status}</td>
+<td>the ${rule.side} ${escapeHtml(rule.statement)}<div class="says">${escapeHtml(rule.guide.section)}: “${escapeHtml(rule.guide.says)}”</div></td>
+<td>${rule.scenarios.length}</td><td class="evidence">${rule.status === 'failed' ? `<a href="#failed-${rule.id}">${escapeHtml(rule.evidence)}</a>` : escapeHtml(rule.evidence)}</td></tr>`,
+  );
+  return `<table id="rules"><thead><tr><th>rule</th><th>level</th><th>side</th><th>status</th><th>statement, and the guide it restates</th><th>scenarios</th><th>evidence</th></tr></thead><tbody>
+${rows.join('\n')}
+</tbody></table>`;
+}
+
+function failedRuleSection(rule: RuleResult, scenarios: readonly ScenarioResult[]): string {
+  const failing = scenarios.filter((scenario) => scenario.status === 'failed' && scenario.rules.includes(rule.id));
+  const parts = failing.map((scenario) => {
+    const runs = attachmentsOf<ClientRunAttachment>(scenario, CLIENT_RUN_MEDIA_TYPE);
+    const probes = attachmentsOf<ServerExchangeAttachment[]>(scenario, SERVER_EXCHANGES_MEDIA_TYPE).flat();
+    const blocks: string[] = [];
+    for (const run of runs) {
+      const named = new Set([...scenario.message.matchAll(/request #(\d+)/g)].map((match) => Number(match[1])));
+      const culprits = run.exchanges.filter((exchange) => named.has(exchange.seq));
+      blocks.push(
+        culprits.length > 0
+          ? culprits.map((exchange) => `<pre class="exchange culprit">${escapeHtml(clientExchangeText(exchange))}</pre>`).join('')
+          : `<p>No single request broke the rule; the <a href="#run-${run.runId}">run's timeline</a> shows the traffic.</p>`,
+      );
+    }
+    if (probes.length > 0) {
+      blocks.push(
+        probes
+          .map((exchange, index) => {
+            const culprit = index === probes.length - 1 || (exchange.status !== undefined && scenario.message.includes(`HTTP ${exchange.status}`));
+            return `<pre class="exchange${culprit ? ' culprit' : ''}">${escapeHtml(serverExchangeText(exchange))}</pre>`;
+          })
+          .join(''),
+      );
+    }
+    return `<h4>${escapeHtml(scenario.name)}</h4><p class="evidence">${escapeHtml(scenario.message)}</p>${blocks.join('')}`;
+  });
+  return `<section id="failed-${rule.id}" class="failed-rule"><h3>${rule.id} (${rule.level}): the ${rule.side} ${escapeHtml(rule.statement)}</h3>
+<p class="says"><a href="${escapeHtml(rule.guide.url)}">${escapeHtml(rule.guide.section)}</a>: “${escapeHtml(rule.guide.says)}”</p>
+${parts.join('\n')}</section>`;
+}
+
+function clientExchangeText(exchange: TimelineExchange): string {
+  const headers = Object.entries(exchange.requestHeaders)
+    .map(([name, value]) => `${name}: ${value}`)
+    .join('\n');
+  const body =
+    exchange.requestBody.json !== undefined
+      ? JSON.stringify(exchange.requestBody.json, null, 2)
+      : `<${exchange.requestBody.length} bytes, SHA-1 ${exchange.requestBody.sha1}>`;
+  const answer = exchange.dropped ? 'connection dropped by the server (injected fault)' : exchange.status === 0 ? 'no answer' : `HTTP ${exchange.status}`;
+  const response = exchange.responseBody === undefined ? '' : `\n${JSON.stringify(exchange.responseBody, null, 2)}`;
+  return `request #${exchange.seq} at ${exchange.startMs} ms${exchange.fault ? ` (fault: ${exchange.fault})` : ''}\n${exchange.method} ${exchange.url}\n${headers}\n\n${body}\n\n→ ${answer} at ${exchange.endMs} ms${response}`;
+}
+
+function serverExchangeText(exchange: ServerExchangeAttachment): string {
+  const answer = exchange.status === undefined ? `no answer: ${exchange.failure ?? ''}` : `HTTP ${exchange.status}${exchange.body ? `\n${exchange.body}` : ''}`;
+  return `${exchange.request}\n→ ${answer}`;
+}
+
+function timelines(scenarios: readonly ScenarioResult[]): string {
+  const runs = new Map<string, { run: ClientRunAttachment; scenarios: string[] }>();
+  for (const scenario of scenarios) {
+    for (const run of attachmentsOf<ClientRunAttachment>(scenario, CLIENT_RUN_MEDIA_TYPE)) {
+      const entry = runs.get(run.runId) ?? { run, scenarios: [] };
+      entry.scenarios.push(scenario.name);
+      runs.set(run.runId, entry);
+    }
+  }
+  if (runs.size === 0) return '<p>No client runs in this report.</p>';
+  const legend = `<p class="legend"><span><i style="background:#2ea44f"></i>stored</span><span><i style="background:#cf222e"></i>failed (error, dropped)</span><span><i style="background:#d4a72c"></i>429 / 202: wait and retry</span><span><i style="background:#0969da"></i>create, commit, other</span><span><i style="background:none;border:2px solid #1f2328"></i>a retry</span><span><i style="background:#8250df"></i>parts in flight</span></p>`;
+  return legend + [...runs.values()].map(({ run, scenarios: names }) => timelineSection(run, names)).join('\n');
+}
+
+function colourOf(exchange: TimelineExchange): string {
+  if (exchange.status === 429 || exchange.status === 202) return '#d4a72c';
+  if (exchange.dropped || exchange.status === 0 || exchange.status >= 400) return '#cf222e';
+  return exchange.op === 'part' ? '#2ea44f' : '#0969da';
+}
+
+/** One bar per request (part attempts ordered by offset, then attempt), and the in-flight count under them. */
+function timelineSection(run: ClientRunAttachment, scenarioNames: string[]): string {
+  const rows = [...run.exchanges].sort((a, b) => rowKey(a) - rowKey(b) || a.startMs - b.startMs);
+  const end = Math.max(1, ...rows.map((exchange) => exchange.endMs));
+  const labelWidth = 170;
+  const width = 900;
+  const rowHeight = 16;
+  const chartHeight = 60;
+  const answerRoom = 170;
+  const scale = (ms: number) => labelWidth + (ms / end) * (width - labelWidth - answerRoom);
+  const bars = rows.map((exchange, index) => {
+    const y = 8 + index * rowHeight;
+    const x = scale(exchange.startMs);
+    const w = Math.max(2, scale(exchange.endMs) - x);
+    const retry = (exchange.attempt ?? 1) > 1;
+    const label =
+      exchange.op === 'part'
+        ? `part ${exchange.partNumber ?? `@${exchange.offset}`} · attempt ${exchange.attempt ?? '?'}`
+        : `${exchange.method} ${exchange.op}`;
+    const answer = exchange.dropped ? 'dropped' : exchange.status === 0 ? 'no answer' : `${exchange.status}${exchange.code ? ` ${exchange.code}` : ''}`;
+    const title = `request #${exchange.seq}: ${label}, ${exchange.startMs}–${exchange.endMs} ms, ${answer}${exchange.fault ? ` (fault: ${exchange.fault})` : ''}`;
+    return `<text x="4" y="${y + 11}">${escapeHtml(label)}</text><rect class="bar${retry ? ' retry' : ''}" data-seq="${exchange.seq}" x="${x.toFixed(1)}" y="${y}" width="${w.toFixed(1)}" height="${rowHeight - 4}" fill="${colourOf(exchange)}"${retry ? ' stroke="#1f2328" stroke-width="2"' : ''}><title>${escapeHtml(title)}</title></rect><text x="${(x + w + 4).toFixed(1)}" y="${y + 11}">${escapeHtml(answer)}${retry ? ' (retry)' : ''}</text>`;
+  });
+  const top = 8 + rows.length * rowHeight + 10;
+  const { path, peak } = inFlightPath(run.exchanges, scale, top, chartHeight);
+  const axis = [0, 0.25, 0.5, 0.75, 1].map((fraction) => {
+    const x = scale(end * fraction);
+    return `<line x1="${x}" x2="${x}" y1="4" y2="${top + chartHeight}" stroke="#d0d7de"/><text x="${x + 2}" y="${top + chartHeight + 14}">${Math.round(end * fraction)} ms</text>`;
+  });
+  const height = top + chartHeight + 22;
+  const size = `${run.setup.fileSize} bytes in parts of ${run.setup.partSize}`;
+  return `<section class="run" id="run-${run.runId}"><h3>${escapeHtml(size)}${run.setup.faults.length > 0 ? `; faults: ${escapeHtml(run.setup.faults.join('; '))}` : ''}</h3>
+<p class="says">Judged by: ${escapeHtml(scenarioNames.join(' · '))}. Client ${run.exit.timedOut ? 'killed at the timeout' : `exited ${run.exit.code}`}. At most ${peak} parts in flight.</p>
+<svg class="timeline" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="timeline of ${rows.length} requests">
+${axis.join('')}${bars.join('\n')}
+<text x="4" y="${top + 12}">parts in flight</text><path class="in-flight" d="${path}" fill="none" stroke="#8250df" stroke-width="2"/><text x="4" y="${top + chartHeight}">peak ${peak}</text>
+</svg></section>`;
+}
+
+const rowKey = (exchange: TimelineExchange) => (exchange.op === 'create' ? -1 : exchange.op === 'part' ? (exchange.offset ?? 0) : Number.MAX_SAFE_INTEGER);
+
+function inFlightPath(exchanges: readonly TimelineExchange[], scale: (ms: number) => number, top: number, height: number): { path: string; peak: number } {
+  const events = exchanges
+    .filter((exchange) => exchange.op === 'part')
+    .flatMap((exchange) => [
+      { at: exchange.startMs, delta: 1 },
+      { at: exchange.endMs, delta: -1 },
+    ])
+    .sort((a, b) => a.at - b.at || a.delta - b.delta);
+  let count = 0;
+  let peak = 0;
+  const points: [number, number][] = [[0, 0]];
+  for (const event of events) {
+    points.push([event.at, count]);
+    count += event.delta;
+    peak = Math.max(peak, count);
+    points.push([event.at, count]);
+  }
+  const y = (value: number) => top + height - (value / Math.max(peak, 1)) * (height - 16);
+  return { path: points.map(([at, value], index) => `${index === 0 ? 'M' : 'L'}${scale(at).toFixed(1)},${y(value).toFixed(1)}`).join(''), peak };
+}

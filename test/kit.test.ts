@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { RULES } from '../src/protocol/rules.ts';
@@ -57,6 +58,25 @@ describe('the kit end to end', () => {
     const { code, stderr } = await runKit(['--server', 'http://127.0.0.1:9/api/2.0', '--token', 'x']);
     assert.equal(code, 2);
     assert.match(stderr, /cannot reach http:\/\/127\.0\.0\.1:9\/api\/2\.0/);
+  });
+
+  test('--expect-failures: a listed failure is a known deviation that does not gate; a listed pass fails the run', async () => {
+    const list = join(await mkdtemp(join(tmpdir(), 'expect-')), 'known.txt');
+    await writeFile(list, '# known deviations\nC-COMMIT-SORTED   # we send parts in upload order\n');
+    const known = await runKit(['--client', `${MINIMAL_CLIENT} --defect unsorted-commit`, '--strict', '--tags', '@C-COMMIT-SORTED', '--expect-failures', list]);
+    const rule = known.report?.rules.find((entry) => entry.id === 'C-COMMIT-SORTED');
+    assert.equal(rule?.status, 'failed');
+    assert.equal(rule?.expectedToFail, true);
+    assert.equal(known.code, 0);
+    assert.match(known.stdout, /C-COMMIT-SORTED .*\(known deviation\)/);
+    const stale = await runKit(['--client', MINIMAL_CLIENT, '--strict', '--tags', '@C-COMMIT-SORTED', '--expect-failures', list]);
+    assert.equal(stale.report?.rules.find((entry) => entry.id === 'C-COMMIT-SORTED')?.status, 'passed');
+    assert.equal(stale.code, 1);
+    assert.match(stale.stdout, /listed in --expect-failures, but passed: remove it from the list/);
+    await writeFile(list, 'C-NOT-A-RULE\n');
+    const unknown = await runKit(['--expect-failures', list]);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /C-NOT-A-RULE is not a rule id/);
   });
 
   test('a client command that does not exist is a kit error: one line, exit 2', async () => {

@@ -1,4 +1,7 @@
 import { type RemoteServer, runConformance } from '../kit/conformance.ts';
+import { readFile } from 'node:fs/promises';
+import { parseExpectedFailures } from '../grader/results.ts';
+import { ruleById } from '../protocol/rules.ts';
 import { parseCommandLine, usageError as usage } from './args.ts';
 
 const USAGE = `Usage: npm run conformance -- [options]
@@ -21,6 +24,10 @@ Box upload server against the server rules (both in one report).
   --report-dir <dir>      where reports go (default reports/)
   --tags <expression>     Cucumber tag expression, e.g. "@MUST and not @C-PARALLEL-MIN"
   --strict                SHOULD failures fail the run too
+  --expect-failures <file>
+                          rule ids (one per line, # comments) the implementation knowingly fails: their
+                          failures are reported as known deviations and do not gate; a listed rule that
+                          passes fails the run, so the list never goes stale
   --timeout <seconds>     per client run (default 60)
   --help                  this text
 
@@ -50,6 +57,19 @@ function serverOption(values: { server?: string; token?: string; folder?: string
   return { baseUrl, token, folderId: values.folder ?? '0', apiBaseUrl, record: values.record };
 }
 
+async function expectedFailuresFrom(path: string): Promise<string[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    usageError(`--expect-failures: cannot read "${path}"`);
+  }
+  const ids = parseExpectedFailures(text);
+  const unknown = ids.filter((id) => !ruleById(id));
+  if (unknown.length > 0) usageError(`--expect-failures: ${unknown.join(', ')} ${unknown.length === 1 ? 'is not a rule id' : 'are not rule ids'}`);
+  return ids;
+}
+
 async function main(): Promise<void> {
   const { values } = parseCommandLine('conformance', {
     client: { type: 'string' },
@@ -62,6 +82,7 @@ async function main(): Promise<void> {
     'report-dir': { type: 'string' },
     tags: { type: 'string' },
     strict: { type: 'boolean' },
+    'expect-failures': { type: 'string' },
     timeout: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -84,6 +105,7 @@ async function main(): Promise<void> {
     reportDir: values['report-dir'] ?? 'reports',
     tags: values.tags,
     strict: values.strict ?? false,
+    expectedFailures: values['expect-failures'] === undefined ? undefined : await expectedFailuresFrom(values['expect-failures']),
     timeoutMs: timeout * 1000,
     print: (line) => process.stdout.write(`${line}\n`),
   });

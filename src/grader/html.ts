@@ -10,7 +10,7 @@ import {
   type TimelineExchange,
 } from './attachments.ts';
 import { countRules, type RuleResult, type ScenarioResult } from './results.ts';
-import type { ConformanceReport } from './reports.ts';
+import { type ConformanceReport, statusText } from './reports.ts';
 
 const escapeHtml = (text: string) => text.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
 
@@ -63,7 +63,7 @@ ${timelines(scenarios)}
 function ruleMatrix(rules: readonly RuleResult[]): string {
   const rows = rules.map(
     (rule) => `<tr id="rule-${rule.id}" data-status="${rule.status}">
-<td><a href="${escapeHtml(rule.guide.url)}">${rule.id}</a></td><td>${rule.level}</td><td>${rule.side}</td><td class="${rule.status}">${rule.status}</td>
+<td><a href="${escapeHtml(rule.guide.url)}">${rule.id}</a></td><td>${rule.level}</td><td>${rule.side}</td><td class="${rule.status}">${escapeHtml(statusText(rule))}</td>
 <td>the ${rule.side} ${escapeHtml(rule.statement)}<div class="says">${escapeHtml(rule.guide.section)}: “${escapeHtml(rule.guide.says)}”</div></td>
 <td>${rule.scenarios.length}</td><td class="evidence">${rule.status === 'failed' ? `<a href="#failed-${rule.id}">${escapeHtml(rule.evidence)}</a>` : escapeHtml(rule.evidence)}</td></tr>`,
   );

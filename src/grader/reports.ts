@@ -17,13 +17,20 @@ const escapeXml = (text: string) => text.replace(/[<>&"']/g, (c) => ({ '<': '&lt
 const escapeCell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 const ICON = { passed: '✅', failed: '❌', skipped: '⏭️' } as const;
 
+/** The status, with what --expect-failures makes of it. */
+export function statusText(rule: RuleResult): string {
+  if (!rule.expectedToFail) return rule.status;
+  return rule.status === 'failed' ? 'failed (known deviation)' : rule.status === 'passed' ? 'passed, but listed as a known deviation' : rule.status;
+}
+
 export function markdownReport(report: ConformanceReport): string {
   const levels = (['MUST', 'SHOULD'] as const).map((level) => {
     const counts = countRules(report.rules.filter((rule) => rule.level === level));
     return `| ${level} | ${counts.passed} | ${counts.failed} | ${counts.skipped} |`;
   });
   const rows = report.rules.map(
-    (rule) => `| [${rule.id}](${rule.guide.url}) | ${rule.level} | ${ICON[rule.status]} ${rule.status} | ${escapeCell(rule.evidence)} |`,
+    (rule) =>
+      `| [${rule.id}](${rule.guide.url}) | ${rule.level} | ${ICON[rule.status]} ${statusText(rule)} | the ${rule.side} ${escapeCell(rule.statement)}<br>*${escapeCell(rule.guide.section)}: “${escapeCell(rule.guide.says)}”* | ${escapeCell(rule.evidence)} |`,
   );
   return [
     `# Chunked upload conformance: ${report.verdict}`,
@@ -35,8 +42,8 @@ export function markdownReport(report: ConformanceReport): string {
     '|---|---|---|---|',
     ...levels,
     '',
-    '| rule | level | status | evidence |',
-    '|---|---|---|---|',
+    '| rule | level | status | statement, and the guide it restates | evidence |',
+    '|---|---|---|---|---|',
     ...rows,
     '',
   ].join('\n');
@@ -44,14 +51,21 @@ export function markdownReport(report: ConformanceReport): string {
 
 /** One test case per rule, so CI shows rules rather than steps. */
 export function junitReport(report: ConformanceReport): string {
-  const { failed, skipped } = countRules(report.rules);
+  const gating = (rule: RuleResult) => (rule.status === 'failed' && !rule.expectedToFail) || (rule.status === 'passed' && rule.expectedToFail === true);
+  const failed = report.rules.filter(gating).length;
+  const skipped = report.rules.filter((rule) => !gating(rule) && rule.status !== 'passed').length;
   const cases = report.rules.map((rule) => {
     const name = escapeXml(`${rule.id}: the ${rule.side} ${rule.statement}`);
     const open = `    <testcase classname="${rule.side}.${rule.level}" name="${name}">`;
-    if (rule.status === 'failed')
-      return `${open}\n      <failure message="${escapeXml(rule.evidence)}">${escapeXml(`Scenarios: ${rule.scenarios.join('; ')}\n${rule.evidence}`)}</failure>\n    </testcase>`;
-    if (rule.status === 'skipped') return `${open}\n      <skipped/>\n    </testcase>`;
-    return `${open}</testcase>`;
+    const guide = `      <system-out>${escapeXml(`${rule.guide.section} (${rule.guide.url}): ${rule.guide.says}`)}</system-out>`;
+    const known = rule.expectedToFail ? ' (known deviation, listed in --expect-failures)' : '';
+    if (rule.status === 'passed' && rule.expectedToFail)
+      return `${open}\n      <failure message="listed in --expect-failures, but passed: remove it from the list"/>\n${guide}\n    </testcase>`;
+    if (rule.status === 'failed' && !rule.expectedToFail)
+      return `${open}\n      <failure message="${escapeXml(rule.evidence)}">${escapeXml(`Scenarios: ${rule.scenarios.join('; ')}\n${rule.evidence}`)}</failure>\n${guide}\n    </testcase>`;
+    if (rule.status === 'skipped' || rule.status === 'failed')
+      return `${open}\n      <skipped message="${escapeXml(rule.status === 'failed' ? `failed${known}: ${rule.evidence}` : rule.evidence || 'no scenario of this rule ran')}"/>\n${guide}\n    </testcase>`;
+    return `${open}\n${guide}\n    </testcase>`;
   });
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
@@ -102,7 +116,14 @@ export function consoleSummary(report: ConformanceReport): string {
   const width = Math.max(...report.rules.map((rule) => rule.id.length));
   const lines = report.rules.map((rule) => {
     const evidence = rule.evidence ? `  ${rule.evidence.length > 140 ? `${rule.evidence.slice(0, 137)}…` : rule.evidence}` : '';
-    return `  ${rule.status.padEnd(7)} ${rule.id.padEnd(width)} ${rule.level.padEnd(6)}${evidence}`;
+    const known = rule.expectedToFail
+      ? rule.status === 'failed'
+        ? '  (known deviation)'
+        : rule.status === 'passed'
+          ? '  (listed in --expect-failures, but passed: remove it from the list)'
+          : ''
+      : '';
+    return `  ${rule.status.padEnd(7)} ${rule.id.padEnd(width)} ${rule.level.padEnd(6)}${known}${evidence}`;
   });
   const { passed, failed, skipped } = report.summary;
   return [

@@ -75,6 +75,19 @@ export class ScenarioCollector {
   }
 }
 
+/** Marks the rules listed as known deviations. */
+export function markExpectedFailures(rules: readonly RuleResult[], expected: ReadonlySet<string>): RuleResult[] {
+  return rules.map((rule) => (expected.has(rule.id) ? { ...rule, expectedToFail: true } : rule));
+}
+
+/** The rule ids of an --expect-failures file: one per line, `#` starts a comment. */
+export function parseExpectedFailures(text: string): string[] {
+  return text
+    .split('\n')
+    .map((line) => (line.split('#')[0] ?? '').trim())
+    .filter((line) => line !== '');
+}
+
 /** The scenario results held in a Cucumber message stream (messages.ndjson): what every report derives from. */
 export function scenariosFromMessages(ndjson: string): ScenarioResult[] {
   const collector = new ScenarioCollector();
@@ -91,6 +104,8 @@ export interface RuleResult {
   evidence: string;
   statement: string;
   guide: { section: string; url: string; says: string };
+  /** Listed in --expect-failures: a failure reported, but not gating; a pass that makes the list stale. */
+  expectedToFail?: boolean;
 }
 
 export type Verdict = 'conformant' | 'conformant-with-warnings' | 'non-conformant';
@@ -120,9 +135,18 @@ export function verdictOf(rules: readonly RuleResult[]): Verdict {
   return 'conformant';
 }
 
-/** 0: nothing that gates failed; 1: a MUST rule failed (or, strict, a SHOULD rule). */
+/** Rules listed as known deviations that passed after all: the list is stale. */
+export function staleExpectations(rules: readonly RuleResult[]): string[] {
+  return rules.filter((rule) => rule.expectedToFail && rule.status === 'passed').map((rule) => rule.id);
+}
+
+/**
+ * 0: nothing that gates failed; 1: a MUST rule failed (or, strict, a SHOULD rule) that was not listed as
+ * a known deviation, or a listed rule passed.
+ */
 export function exitCodeFor(rules: readonly RuleResult[], strict: boolean): 0 | 1 {
-  return rules.some((rule) => rule.status === 'failed' && (rule.level === 'MUST' || strict)) ? 1 : 0;
+  if (staleExpectations(rules).length > 0) return 1;
+  return rules.some((rule) => rule.status === 'failed' && !rule.expectedToFail && (rule.level === 'MUST' || strict)) ? 1 : 0;
 }
 
 export function countRules(rules: readonly RuleResult[]): { passed: number; failed: number; skipped: number } {

@@ -13,6 +13,7 @@ import {
   countRules,
   exitCodeFor,
   gradeRules,
+  markExpectedFailures,
   scenariosFromMessages,
   verdictOf,
 } from '../grader/results.ts';
@@ -48,6 +49,8 @@ export interface ConformanceOptions {
   /** A Cucumber tag expression narrowing the scenarios. */
   tags?: string;
   strict: boolean;
+  /** Rule ids the implementation knowingly fails (--expect-failures). */
+  expectedFailures?: readonly string[];
   /** Per client run. */
   timeoutMs: number;
   /** Progress and summary lines. */
@@ -199,7 +202,10 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
 
   // Every report derives from the message stream Cucumber wrote, not from what this process saw live.
   const scenarios = scenariosFromMessages(await readFile(join(reportDir, 'messages.ndjson'), 'utf8'));
-  const rules = gradeRules([...(gradesClient ? rulesFor('client') : []), ...(gradesServer ? rulesFor('server') : [])], scenarios);
+  const rules = markExpectedFailures(
+    gradeRules([...(gradesClient ? rulesFor('client') : []), ...(gradesServer ? rulesFor('server') : [])], scenarios),
+    new Set(options.expectedFailures ?? []),
+  );
   const clientName = options.clientCommand ?? 'reference uploader (in-process)';
   const report: ConformanceReport = {
     kit,

@@ -1,0 +1,24 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { scenariosUnder, traceabilityProblems } from '../src/kit/traceability.ts';
+import { ROOT } from './support/kit.ts';
+
+describe('traceability between the rule catalogue and the features', () => {
+  test('every rule has a scenario, and every scenario names one known rule with its level and side', async () => {
+    const scenarios = await scenariosUnder(join(ROOT, 'features'));
+    assert.ok(scenarios.length > 50);
+    assert.deepEqual(traceabilityProblems(scenarios), []);
+  });
+
+  test('a deliberately mis-tagged feature is caught, each problem named', async () => {
+    const problems = traceabilityProblems(await scenariosUnder(join(ROOT, 'test/fixtures/features-broken')));
+    const about = (name: string) => problems.filter((problem) => problem.where.includes(`"${name}"`)).map((problem) => problem.problem);
+    assert.deepEqual(about('Correctly tagged'), []);
+    assert.deepEqual(about('Carries no rule id'), ['carries no rule id tag']);
+    assert.deepEqual(about('Names a rule the catalogue does not have'), ['@C-NO-SUCH-RULE is not a rule of the catalogue']);
+    assert.deepEqual(about('Lacks its level tag'), ['@C-AUTH is a MUST rule: tag the scenario @MUST']);
+    assert.deepEqual(about('Lacks its side tag'), ['@S-AUTH is a server rule: tag the scenario @server']);
+    assert.ok(problems.some((problem) => problem.problem === 'C-CREATE has no scenario'));
+  });
+});

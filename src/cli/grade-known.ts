@@ -1,0 +1,83 @@
+// npm run grade:known: grades every client adapter in clients/ with the kit, one real process each, and
+// writes the results table (docs/known-clients.md, and the README between its markers) with the date
+// and the versions graded. What each client scores is a finding, not an expectation.
+import { spawn } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ConformanceReport } from '../grader/reports.ts';
+import { KIT_ROOT } from '../kit/conformance.ts';
+import { KNOWN_CLIENTS } from './known-clients.ts';
+
+const START = '<!-- known-clients:start -->';
+const END = '<!-- known-clients:end -->';
+
+async function versionOf(packageName: string): Promise<string> {
+  const manifest = JSON.parse(await readFile(join(KIT_ROOT, 'node_modules', packageName, 'package.json'), 'utf8')) as { version: string };
+  return manifest.version;
+}
+
+function commandVersion(command: string, args: string[]): Promise<string> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.on('error', () => resolve('not found'));
+    // "curl 7.88.1 (x86_64-pc-linux-gnu) libcurl/…" → "curl 7.88.1"
+    child.on('close', () => resolve((out.split('\n')[0] ?? '').split(' ').slice(0, 2).join(' ')));
+  });
+}
+
+function grade(command: string, reportDir: string): Promise<ConformanceReport | undefined> {
+  return new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      ['--no-warnings', '--import', './src/register.mjs', 'src/cli/conformance.ts', '--client', command, '--report-dir', reportDir],
+      {
+        cwd: KIT_ROOT,
+        stdio: ['ignore', 'ignore', 'inherit'],
+      },
+    );
+    child.on('close', () => {
+      readFile(join(reportDir, 'conformance.json'), 'utf8').then(
+        (text) => resolve(JSON.parse(text) as ConformanceReport),
+        () => resolve(undefined),
+      );
+    });
+  });
+}
+
+const rows: string[] = [];
+for (const client of KNOWN_CLIENTS) {
+  const version = client.package
+    ? `${client.package.name} ${await versionOf(client.package.module)}`
+    : (await Promise.all((client.versionCommands ?? []).map(([command, args]) => commandVersion(command, args)))).join(', ');
+  process.stderr.write(`grading ${client.name} (${version})…\n`);
+  const report = await grade(client.command, join(KIT_ROOT, 'reports', 'known', client.id));
+  const failed = report?.rules.filter((rule) => rule.status === 'failed') ?? [];
+  const list = (level: string) =>
+    failed
+      .filter((rule) => rule.level === level)
+      .map((rule) => rule.id)
+      .join(', ') || '—';
+  rows.push(
+    report
+      ? `| ${client.name} | ${version} | \`${client.command}\` | **${report.verdict}** | ${report.summary.passed}/${report.rules.length} | ${list('MUST')} | ${list('SHOULD')} |`
+      : `| ${client.name} | ${version} | \`${client.command}\` | the kit could not run | | | |`,
+  );
+}
+
+const kit = JSON.parse(await readFile(join(KIT_ROOT, 'package.json'), 'utf8')) as { version: string };
+const table = [
+  `Graded on ${new Date().toISOString().slice(0, 10)} with kit ${kit.version}, Node ${process.version}, by \`npm run grade:known\` (reports in \`reports/known/<client>/\`).`,
+  '',
+  '| client | version | command | verdict | rules passed | MUST failed | SHOULD failed |',
+  '|---|---|---|---|---|---|---|',
+  ...rows,
+].join('\n');
+await writeFile(join(KIT_ROOT, 'docs', 'known-clients.md'), `# Known clients, graded\n\n${table}\n`);
+const readmePath = join(KIT_ROOT, 'README.md');
+const readme = await readFile(readmePath, 'utf8');
+const start = readme.indexOf(START);
+const end = readme.indexOf(END);
+if (start >= 0 && end > start) await writeFile(readmePath, `${readme.slice(0, start + START.length)}\n${table}\n${readme.slice(end)}`);
+process.stdout.write(`${table}\n`);

@@ -2,7 +2,7 @@ import { type RemoteServer, runConformance } from '../kit/conformance.ts';
 import { readFile } from 'node:fs/promises';
 import { parseExpectedFailures } from '../grader/results.ts';
 import { ruleById } from '../protocol/rules.ts';
-import { parseCommandLine, usageError as usage } from './args.ts';
+import { integerOption, parseCommandLine, usageError as usage } from './args.ts';
 
 const USAGE = `Usage: npm run conformance -- [options]
 
@@ -29,6 +29,11 @@ Box upload server against the server rules (both in one report).
                           failures are reported as known deviations and do not gate; a listed rule that
                           passes fails the run, so the list never goes stale
   --timeout <seconds>     per client run (default 60)
+  --generated             also run the @generated scenarios: fast-check draws file sizes around part
+                          boundaries and fault schedules, one client run per case, and checks every
+                          MUST rule; a failure is shrunk to the smallest case, with its seed
+  --runs <n>              how many generated cases (default 10; implies --generated)
+  --seed <n>              fast-check seed, to replay a reported failure (implies --generated)
   --help                  this text
 
 Exit codes: 0 no gating rule failed; 1 a MUST rule (or with --strict, any rule) failed; 2 usage error or
@@ -83,6 +88,9 @@ async function main(): Promise<void> {
     tags: { type: 'string' },
     strict: { type: 'boolean' },
     'expect-failures': { type: 'string' },
+    generated: { type: 'boolean' },
+    runs: { type: 'string' },
+    seed: { type: 'string' },
     timeout: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -94,6 +102,8 @@ async function main(): Promise<void> {
   if (values.client !== undefined && (server || values.replay !== undefined))
     usageError('--client grades a client, --server and --replay a server: give one of them');
   if (server && values.replay !== undefined) usageError('--replay grades a recording offline: leave out --server');
+  if ((values.generated || values.runs !== undefined || values.seed !== undefined) && (server || values.replay !== undefined))
+    usageError('generated cases grade a client: leave out --server and --replay');
   if (values.record !== undefined && !server) usageError('--record needs --server: it records a live run');
   const timeout = Number(values.timeout ?? '60');
   if (!Number.isFinite(timeout) || timeout <= 0) usageError(`--timeout takes a number of seconds, got "${values.timeout}"`);
@@ -105,6 +115,13 @@ async function main(): Promise<void> {
     reportDir: values['report-dir'] ?? 'reports',
     tags: values.tags,
     strict: values.strict ?? false,
+    generated:
+      values.generated || values.runs !== undefined || values.seed !== undefined
+        ? {
+            runs: integerOption('conformance', 'runs', values.runs, 10, 1),
+            seed: values.seed === undefined ? undefined : integerOption('conformance', 'seed', values.seed, 0, -(2 ** 31)),
+          }
+        : undefined,
     expectedFailures: values['expect-failures'] === undefined ? undefined : await expectedFailuresFrom(values['expect-failures']),
     timeoutMs: timeout * 1000,
     print: (line) => process.stdout.write(`${line}\n`),

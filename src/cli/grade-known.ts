@@ -85,5 +85,6 @@ const readmePath = join(KIT_ROOT, 'README.md');
 const readme = await readFile(readmePath, 'utf8');
 const start = readme.indexOf(START);
 const end = readme.indexOf(END);
-if (start >= 0 && end > start) await writeFile(readmePath, await formatted(readmePath, `${readme.slice(0, start + START.length)}\n${table}\n${readme.slice(end)}`));
+if (start >= 0 && end > start)
+  await writeFile(readmePath, await formatted(readmePath, `${readme.slice(0, start + START.length)}\n${table}\n${readme.slice(end)}`));
 process.stdout.write(`${table}\n`);

@@ -49,6 +49,8 @@ export interface ConformanceOptions {
   /** A Cucumber tag expression narrowing the scenarios. */
   tags?: string;
   strict: boolean;
+  /** Include the @generated scenarios: this many cases, from this fast-check seed (random when absent). */
+  generated?: { runs: number; seed?: number };
   /** Rule ids the implementation knowingly fails (--expect-failures). */
   expectedFailures?: readonly string[];
   /** Per client run. */
@@ -169,7 +171,10 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
     folderId: '0',
     seed: randomId(8),
     workDir,
+    generated: { runs: options.generated?.runs ?? 0, seed: options.generated?.seed ?? randomBytes(4).readUInt32BE() >>> 1 },
   };
+  // Generated cases are many client runs: only when asked for.
+  const tags = options.generated ? (options.tags ?? '') : options.tags ? `(${options.tags}) and not @generated` : 'not @generated';
   const paths = [...(gradesClient ? ['features/client/**/*.feature'] : []), ...(gradesServer ? ['features/server/**/*.feature'] : [])];
   const { runConfiguration } = await loadConfiguration(
     {
@@ -177,7 +182,7 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
         paths: paths.map((path) => join(KIT_ROOT, path)),
         import: [join(KIT_ROOT, 'steps/**/*.ts')],
         format: [`message:${join(reportDir, 'messages.ndjson')}`, `html:${join(reportDir, 'cucumber.html')}`],
-        tags: options.tags ?? '',
+        tags,
         worldParameters,
         strict: true,
       },

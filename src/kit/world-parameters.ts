@@ -8,4 +8,6 @@ export type KitWorldParameters = {
   folderId: string;
   seed: string;
   workDir: string;
+  /** Generated cases (the @generated scenarios): how many, and fast-check's seed. */
+  generated: { runs: number; seed: number };
 };

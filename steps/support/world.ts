@@ -4,7 +4,8 @@ import type { ClientUnderTest } from '../../src/adapters/client.ts';
 import { KIT_ERROR_MARKER, KitError } from '../../src/adapters/client.ts';
 import { commandClient } from '../../src/adapters/command.ts';
 import { referenceClient } from '../../src/adapters/reference.ts';
-import { type RecordedRun, type RunSetup, forgetSources, runClientOnce } from '../../src/kit/client-run.ts';
+import { type RecordedRun, type RunContext, type RunSetup, forgetSources, runClientOnce } from '../../src/kit/client-run.ts';
+import { type GeneratedOutcome, checkGeneratedCases } from '../../src/kit/generated.ts';
 import type { KitWorldParameters } from '../../src/kit/world-parameters.ts';
 import { writeSeededFile } from '../../src/kit/source-file.ts';
 import type { JsonResponse } from '../../src/http/transport.ts';
@@ -15,6 +16,7 @@ import { join } from 'node:path';
 
 /** One run per distinct setup: scenarios that put the client in the same situation judge the same run. */
 const runs = new Map<string, Promise<RecordedRun>>();
+let generated: Promise<GeneratedOutcome> | undefined;
 /** Seeded source files the server features upload whole, by seed. */
 const serverSources = new Map<string, Promise<{ path: string; size: number; sha1: string }>>();
 let client: ClientUnderTest | undefined;
@@ -57,23 +59,34 @@ export class KitWorld extends World<KitWorldParameters> {
     const key = JSON.stringify(this.setup);
     let pending = runs.get(key);
     if (!pending) {
-      const { parameters } = this;
-      pending = runClientOnce(clientFor(parameters), this.setup, {
-        workDir: parameters.workDir,
-        token: parameters.token,
-        folderId: parameters.folderId,
-        timeoutMs: parameters.timeoutMs,
-        seed: parameters.seed,
-      });
+      pending = runClientOnce(clientFor(this.parameters), this.setup, this.runContext());
       runs.set(key, pending);
     }
-    try {
-      this.recorded = await pending;
-    } catch (error) {
-      if (error instanceof KitError) throw new Error(`${KIT_ERROR_MARKER}${error.message}`, { cause: error });
-      throw error;
-    }
+    this.recorded = await asKitError(pending);
     return this.recorded;
+  }
+
+  runContext(): RunContext {
+    const { parameters } = this;
+    return { workDir: parameters.workDir, token: parameters.token, folderId: parameters.folderId, timeoutMs: parameters.timeoutMs, seed: parameters.seed };
+  }
+
+  /** The generated-case check, run once per process for all the scenarios that judge it. */
+  async generatedOutcome(): Promise<GeneratedOutcome> {
+    const { runs: count, seed } = this.parameters.generated;
+    if (count < 1) throw new Error(`${KIT_ERROR_MARKER}no generated cases were asked for: run with --generated or --runs <n>`);
+    generated ??= checkGeneratedCases(clientFor(this.parameters), this.runContext(), { runs: count, seed });
+    return asKitError(generated);
+  }
+}
+
+/** A client that cannot be run at all is the kit's error (exit 2), not a failed rule. */
+async function asKitError<T>(pending: Promise<T>): Promise<T> {
+  try {
+    return await pending;
+  } catch (error) {
+    if (error instanceof KitError) throw new Error(`${KIT_ERROR_MARKER}${error.message}`, { cause: error });
+    throw error;
   }
 }
 
@@ -82,6 +95,7 @@ setWorldConstructor(KitWorld);
 AfterAll(async function () {
   runs.clear();
   serverSources.clear();
+  generated = undefined;
   forgetSources();
   client = undefined;
   const dir = process.env.KIT_WORK_DIR;

@@ -3,7 +3,8 @@
 //   2. a 1 GiB upload by the reference uploader (`npm run upload`) to the simulated server running in
 //      another process (`npm run server`): wall time, throughput, peak RSS of the uploader and the server.
 // Prints figures; asserts nothing. Usage: npm run bench [-- --size-mib 1024 --skip-conformance]
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,19 +19,22 @@ interface Measured {
   wallSeconds: number;
   maxRssMiB: number;
   exitCode: number | null;
+  stdout: string;
 }
 
 /** Runs a command under GNU time -v and reads its wall time and peak resident set size. */
 async function timed(args: string[]): Promise<Measured> {
-  const child = spawn(TIME, ['-v', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(TIME, ['-v', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
+  let stdout = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   const exitCode = await new Promise<number | null>((resolve) => child.on('close', resolve));
   const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr)?.[1];
   const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)/.exec(stderr);
   if (!rss || !wall) throw new Error(`could not read /usr/bin/time -v output:\n${stderr}`);
   const wallSeconds = Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]);
-  return { wallSeconds, maxRssMiB: Number(rss) / 1024, exitCode };
+  return { wallSeconds, maxRssMiB: Number(rss) / 1024, exitCode, stdout };
 }
 
 /** Peak RSS of a running process, from the kernel's high-water mark. */
@@ -68,9 +72,12 @@ async function benchUpload(sizeMiB: number): Promise<void> {
       const upload = await timed([...NODE, 'src/cli/upload.ts', file, '--base-url', baseUrl, '--token', 'bench', '--quiet']);
       if (upload.exitCode !== 0) throw new Error(`the upload failed (exit ${upload.exitCode})`);
       const serverRss = server.pid ? await peakRssMiB(server.pid) : NaN;
-      const stored = execFileSync('sh', ['-c', `sha1sum "${work}"/store/files/* 2>/dev/null | cut -d' ' -f1`])
-        .toString()
-        .trim();
+      // The bytes the server serves back, hashed here: not the server's own claim.
+      const { id } = JSON.parse(upload.stdout) as { id: string };
+      const content = await fetch(`${baseUrl}/files/${id}/content`, { headers: { authorization: 'Bearer bench' } });
+      const hash = createHash('sha1');
+      for await (const chunk of content.body ?? []) hash.update(chunk);
+      const stored = hash.digest('hex');
       console.log(
         `upload of ${sizeMiB} MiB (8 MiB parts, 4 in flight): ${upload.wallSeconds.toFixed(1)} s wall, ` +
           `${(sizeMiB / upload.wallSeconds).toFixed(0)} MiB/s, uploader peak RSS ${upload.maxRssMiB.toFixed(0)} MiB, ` +

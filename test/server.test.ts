@@ -159,6 +159,33 @@ describe('sessions', () => {
     assert.equal(file?.sha1, sha1Of(data).toString('hex'));
     const content = Buffer.from(await (await fetch(`${server.baseUrl}/files/${file?.id}/content`, { headers: auth })).arrayBuffer());
     assert.ok(content.equals(data));
+
+    // A new version through POST /files/{id}/upload_sessions keeps the id, bumps the etag, replaces the content.
+    const next = Buffer.from(Array.from({ length: 700 }, (_, i) => (i * 7) % 256));
+    const created = await fetch(`${server.baseUrl}/files/${file?.id}/upload_sessions`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ file_size: 700 }),
+    });
+    assert.equal(created.status, 201);
+    const version = (await created.json()) as { session_endpoints: Record<string, string> };
+    const stored = await putPart(version.session_endpoints.upload_part ?? '', next, {
+      'content-range': 'bytes 0-699/700',
+      digest: digestHeaderFor(sha1Of(next)),
+    });
+    const part = ((await stored.json()) as { part: unknown }).part;
+    const committed = await fetch(version.session_endpoints.commit ?? '', {
+      method: 'POST',
+      headers: { ...auth, digest: digestHeaderFor(sha1Of(next)), 'content-type': 'application/json' },
+      body: JSON.stringify({ parts: [part] }),
+    });
+    assert.equal(committed.status, 201);
+    const updated = ((await committed.json()) as { entries: { id: string; etag: string; size: number }[] }).entries[0];
+    assert.deepEqual([updated?.id, updated?.etag, updated?.size], [file?.id, '1', 700]);
+    const newContent = Buffer.from(await (await fetch(`${server.baseUrl}/files/${file?.id}/content`, { headers: auth })).arrayBuffer());
+    assert.ok(newContent.equals(next));
+    assert.equal((await fetch(`${server.baseUrl}/files/${file?.id}`, { method: 'DELETE', headers: auth })).status, 204);
+    assert.equal(server.storedFile(file?.id ?? ''), undefined);
   });
 
   test('fault plans set over the control API fire once and say so', async () => {

@@ -44,7 +44,7 @@ export interface SimulatedServer {
   faultReport(): FaultReportEntry[];
   traffic(): Exchange[];
   clearTraffic(): void;
-  storedFile(id: string): { entry: StoredFile['entry']; path: string } | undefined;
+  storedFile(id: string): { entry: StoredFile['entry']; paths: string[] } | undefined;
   close(): Promise<void>;
 }
 
@@ -400,21 +400,14 @@ export async function startSimulatedServer(options: SimulatedServerOptions = {})
         context: { conflicts: { type: 'file', id: clash.entry.id, name: clash.entry.name } },
       });
     }
-    const assembled = await store.assemble(listed, session);
-    if (!assembled.sha1.equals(expected)) {
-      await rm(assembled.path, { force: true });
-      return fail(
-        ctx,
-        400,
-        'digest_mismatch',
-        `File digest was incorrect. Actual: ${assembled.sha1.toString('base64')} Expected: ${expected.toString('base64')}`,
-      );
+    const paths = store.partPaths(listed, session);
+    const actual = await store.digestOf(paths);
+    if (!actual.equals(expected)) {
+      return fail(ctx, 400, 'digest_mismatch', `File digest was incorrect. Actual: ${actual.toString('base64')} Expected: ${expected.toString('base64')}`);
     }
-    if (session.fileId) {
-      const previous = store.files.get(session.fileId);
-      if (previous) await rm(previous.path, { force: true });
-    }
-    const file = store.addFile(session, assembled.path, assembled.sha1.toString('hex'));
+    const previous = session.fileId ? store.files.get(session.fileId) : undefined;
+    const file = store.addFile(session, paths, actual.toString('hex'));
+    if (previous) await Promise.all(previous.paths.map((path) => rm(path, { force: true })));
     session.state = 'committed';
     session.committedFile = file;
     await store.dropParts(session);
@@ -442,8 +435,10 @@ export async function startSimulatedServer(options: SimulatedServerOptions = {})
     if (!content) return reply(ctx, 200, file.entry);
     ctx.exchange.status = 200;
     ctx.res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(file.entry.size), 'box-request-id': ctx.requestId });
-    for await (const chunk of createReadStream(file.path)) {
-      if (!ctx.res.write(chunk)) await once(ctx.res, 'drain');
+    for (const path of file.paths) {
+      for await (const chunk of createReadStream(path)) {
+        if (!ctx.res.write(chunk)) await once(ctx.res, 'drain');
+      }
     }
     ctx.res.end();
   };
@@ -579,7 +574,7 @@ export async function startSimulatedServer(options: SimulatedServerOptions = {})
     clearTraffic: () => recorder.clear(),
     storedFile: (id) => {
       const file = store.files.get(id);
-      return file ? { entry: file.entry, path: file.path } : undefined;
+      return file ? { entry: file.entry, paths: [...file.paths] } : undefined;
     },
     close: async () => {
       server.closeAllConnections();

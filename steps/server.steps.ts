@@ -1,6 +1,6 @@
 import { After, Before, Given, Then, When } from '@cucumber/cucumber';
 import { SERVER_EXCHANGES_MEDIA_TYPE, type ServerExchangeAttachment } from '../src/grader/attachments.ts';
-import type { JsonResponse } from '../src/http/transport.ts';
+import { type JsonResponse, describeResponse } from '../src/http/transport.ts';
 import {
   committedFileProblem,
   errorShapeProblem,
@@ -11,7 +11,7 @@ import {
   statusProblem,
 } from '../src/grader/server-checks.ts';
 import { serverTarget } from '../src/kit/server-target.ts';
-import { type Credentials, type ProbeSession, ServerProbe, describeAnswer } from '../src/probe/probe.ts';
+import { type Credentials, type ProbeSession, ServerProbe } from '../src/probe/probe.ts';
 import { digestHeaderFor, sha1Of } from '../src/protocol/digest.ts';
 import { totalPartsFor } from '../src/protocol/parts.ts';
 import { type UploadPart, uploadSessionProblem } from '../src/protocol/shapes.ts';
@@ -54,7 +54,7 @@ After({ tags: '@server' }, async function (this: KitWorld) {
   if (exchanges.length === 0) return;
   this.attach(
     exchanges
-      .map((exchange) => `${exchange.request} -> ${exchange.response ? describeAnswer(exchange.response) : `no answer: ${exchange.failure}`}`)
+      .map((exchange) => `${exchange.request} -> ${exchange.response ? describeResponse(exchange.response) : `no answer: ${exchange.failure}`}`)
       .join('\n'),
     'text/plain',
   );
@@ -224,7 +224,7 @@ Then(
       const page = await probe.listParts(file, { limit, offset });
       const entries = (page.body as { entries?: UploadPart[] } | undefined)?.entries;
       const total = (page.body as { total_count?: unknown } | undefined)?.total_count;
-      if (page.status !== 200 || !Array.isArray(entries)) throw new Error(`the page at offset ${offset}: ${describeAnswer(page)}`);
+      if (page.status !== 200 || !Array.isArray(entries)) throw new Error(`the page at offset ${offset}: ${describeResponse(page)}`);
       if (entries.length !== limit) throw new Error(`the page of limit ${limit} at offset ${offset} holds ${entries.length} parts`);
       if (total !== this.stored.length)
         throw new Error(`the page at offset ${offset} gives total_count ${JSON.stringify(total)}, ${this.stored.length} parts are stored`);
@@ -254,7 +254,7 @@ Then('the session is gone: its status, its parts and a new part are all refused 
     ['its parts', await probe.listParts(file)],
     ['part 2', await probe.sendPart(file, 2)],
   ];
-  const alive = checks.filter(([, answer]) => refusalProblem(answer) !== undefined).map(([what, answer]) => `${what}: ${describeAnswer(answer)}`);
+  const alive = checks.filter(([, answer]) => refusalProblem(answer) !== undefined).map(([what, answer]) => `${what}: ${describeResponse(answer)}`);
   if (alive.length > 0) throw new Error(`after the abort answered ${answerOf(this).status}, the session still answers: ${alive.join('; ')}`);
 });
 

@@ -70,7 +70,10 @@ export function parseJson(text: string): unknown {
   }
 }
 
-export function headerValue(headers: JsonResponse['headers'], name: string): string | undefined {
-  const value = headers[name.toLowerCase()];
-  return Array.isArray(value) ? value.join(', ') : value;
+/** "HTTP 400 bad_digest: message", or the start of the body when it is not JSON. */
+export function describeResponse(response: JsonResponse): string {
+  const body = response.body as { code?: unknown; message?: unknown } | undefined;
+  const code = typeof body?.code === 'string' ? ` ${body.code}` : '';
+  const text = response.body === undefined && response.text ? `: ${response.text.slice(0, 200)}` : typeof body?.message === 'string' ? `: ${body.message}` : '';
+  return `HTTP ${response.status}${code}${text}`;
 }

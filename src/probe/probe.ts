@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { HttpMethod, HttpRequest, JsonResponse, Transport } from '../http/transport.ts';
+import { type HttpMethod, type HttpRequest, type JsonResponse, type Transport, describeResponse } from '../http/transport.ts';
 import { contentRangeFor } from '../protocol/content-range.ts';
 import { digestHeaderFor, sha1Of } from '../protocol/digest.ts';
 import { partAt } from '../protocol/parts.ts';
@@ -117,7 +117,7 @@ export class ServerProbe {
     for (let tries = 0; tries < 2; tries++) {
       const name = this.nextFileName();
       const response = await this.createRaw(this.createBody(fileSize, name));
-      if (response.status !== 201) throw new Error(`could not open an upload session: ${describeAnswer(response)}`);
+      if (response.status !== 201) throw new Error(`could not open an upload session: ${describeResponse(response)}`);
       const session = response.body as UploadSession;
       if (typeof session.part_size !== 'number' || !(session.part_size > 0)) throw new Error(`the upload session has no usable part_size: ${response.text}`);
       if (Math.ceil(fileSize / session.part_size) >= minParts) return { session, fileSize, seed: `${this.target.seed}:${name}`, name };
@@ -165,7 +165,7 @@ export class ServerProbe {
   async storePart(file: ProbeSession, number: number): Promise<UploadPart> {
     const response = await this.sendPart(file, number);
     const part = (response.body as { part?: UploadPart } | undefined)?.part;
-    if (response.status !== 200 || !part) throw new Error(`part ${number} was not stored: ${describeAnswer(response)}`);
+    if (response.status !== 200 || !part) throw new Error(`part ${number} was not stored: ${describeResponse(response)}`);
     return part;
   }
 
@@ -229,11 +229,4 @@ export class ServerProbe {
 
 function isAnswer(value: unknown): value is JsonResponse {
   return typeof value === 'object' && value !== null && 'status' in value;
-}
-
-export function describeAnswer(response: JsonResponse): string {
-  const body = response.body as { code?: unknown; message?: unknown } | undefined;
-  const code = typeof body?.code === 'string' ? ` ${body.code}` : '';
-  const text = response.body === undefined && response.text ? `: ${response.text.slice(0, 200)}` : typeof body?.message === 'string' ? `: ${body.message}` : '';
-  return `HTTP ${response.status}${code}${text}`;
 }

@@ -5,7 +5,7 @@ import { contentRangeFor } from '../protocol/content-range.ts';
 import { digestHeaderFor } from '../protocol/digest.ts';
 import { type PlannedPart, partAt, totalPartsFor } from '../protocol/parts.ts';
 import { type BoxFile, type UploadPart, type UploadSession, asUploadSession, isUploadPart } from '../protocol/shapes.ts';
-import { type HttpMethod, type JsonResponse, type SendResult, type Transport, undiciTransport } from '../http/transport.ts';
+import { type HttpMethod, type JsonResponse, type SendResult, type Transport, describeResponse, undiciTransport } from '../http/transport.ts';
 import { describeOutcome, outcomeOf } from './outcome.ts';
 import { type AttemptOutcome, DEFAULT_RETRY_POLICY, type RetryPolicy, retryDelayFor } from './retry.ts';
 
@@ -199,9 +199,4 @@ async function withRetries(what: string, policy: RetryPolicy, log: (line: string
     log(`${what}: ${describeOutcome(outcome)}; retrying in ${wait} ms`);
     await sleep(wait);
   }
-}
-
-function describeResponse(response: JsonResponse): string {
-  const body = response.body as { code?: unknown; message?: unknown } | undefined;
-  return `HTTP ${response.status}${typeof body?.code === 'string' ? ` ${body.code}` : ''}${typeof body?.message === 'string' ? `: ${body.message}` : ''}`;
 }

@@ -307,10 +307,13 @@ Then('after the last part is stored, committing again creates the file, so none 
   if (problem) throw new Error(`after the refused commit, a complete commit fails (${problem}): the refused commit may have created the file`);
 });
 
-When('the reference uploader uploads a file of at least {int} parts', async function (this: KitWorld, _parts: number) {
+When('the reference uploader uploads a file of at least {int} parts', async function (this: KitWorld, parts: number) {
   const probe = probeOf(this);
   const target = probe.target;
-  const path = await this.seededSourceFile(`${target.seed}:reference`);
+  // The server picks part_size: a probe session finds a file size that makes enough parts.
+  const sizing = await probe.openSession(parts);
+  await probe.abort(sizing.session);
+  const path = await this.seededSourceFile(`${target.seed}:reference`, sizing.fileSize);
   const uploaded = await uploadFile({
     baseUrl: target.baseUrl,
     token: target.token,

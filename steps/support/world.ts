@@ -9,7 +9,7 @@ import { type GeneratedOutcome, checkGeneratedCases } from '../../src/kit/genera
 import type { KitWorldParameters } from '../../src/kit/world-parameters.ts';
 import { writeSeededFile } from '../../src/kit/source-file.ts';
 import type { JsonResponse } from '../../src/http/transport.ts';
-import { PROBE_FILE_SIZE, type ProbeSession, type ServerProbe } from '../../src/probe/probe.ts';
+import type { ProbeSession, ServerProbe } from '../../src/probe/probe.ts';
 import type { BoxFile, UploadPart } from '../../src/protocol/shapes.ts';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -40,13 +40,14 @@ export class KitWorld extends World<KitWorldParameters> {
   sentPart?: number;
   uploaded?: { size: number; sha1: string; file: BoxFile };
 
-  /** A file of PROBE_FILE_SIZE seeded bytes, written once per seed. */
-  seededSourceFile(seed: string): Promise<{ path: string; size: number; sha1: string }> {
-    let source = serverSources.get(seed);
+  /** A file of `size` seeded bytes, written once per seed and size. */
+  seededSourceFile(seed: string, size: number): Promise<{ path: string; size: number; sha1: string }> {
+    const key = `${seed}:${size}`;
+    let source = serverSources.get(key);
     if (!source) {
-      const path = join(this.parameters.workDir, `server-${createHash('sha1').update(seed).digest('hex').slice(0, 12)}.bin`);
-      source = writeSeededFile(path, PROBE_FILE_SIZE, seed).then(({ sha1 }) => ({ path, size: PROBE_FILE_SIZE, sha1 }));
-      serverSources.set(seed, source);
+      const path = join(this.parameters.workDir, `server-${createHash('sha1').update(key).digest('hex').slice(0, 12)}.bin`);
+      source = writeSeededFile(path, size, seed).then(({ sha1 }) => ({ path, size, sha1 }));
+      serverSources.set(key, source);
     }
     return source;
   }

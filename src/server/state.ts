@@ -9,6 +9,7 @@ export interface ServerConfig {
   partSize: number;
   minFileSize: number;
   sessionTtlMs: number;
+  maxUrlBytes: number;
 }
 
 /** Everything one simulated server holds, passed explicitly to every handler. */

@@ -210,7 +210,49 @@ describe('client checks on one run', () => {
       .commit(460, [0, 1, 2])
       .run(0);
     assert.deepEqual(failedIn(jitter), []);
-    const round = new Traffic().create().part(2, { at: 2, end: 302 }).part(1, { at: 3, end: 303 }).part(0, { at: 305, end: 605 }).commit(610, [0, 1, 2]).run(0);
+    const round = new Traffic()
+      .create()
+      .part(2, { at: 2, end: 602 })
+      .part(1, { at: 3, end: 603 })
+      .part(0, { at: 605, end: 1205 })
+      .commit(1210, [0, 1, 2])
+      .run(0);
     assert.deepEqual(failedIn(round), ['C-ORDER']);
+  });
+
+  test('retry first: a part started on an answer read before the failure, or overtaken by an early failure, is no jump; one started a round later is', () => {
+    const error: FaultAction = { kind: 'error', status: 503 };
+    const faults: FaultInstruction[] = [DELAY, { op: 'part', part: 2, attempt: 1, action: error }];
+    // Part 3 starts on part 1's answer, which the client read before part 2's failure (16 ms apart at the server).
+    const readFirst = new Traffic()
+      .create()
+      .part(0, { at: 2, end: 300 })
+      .part(1, { at: 10, end: 310, status: 503, fault: error })
+      .part(2, { at: 326, end: 626 })
+      .part(1, { at: 420, end: 720 })
+      .commit(730, [0, 1, 2])
+      .run(0, faults);
+    assert.deepEqual(failedIn(readFirst), []);
+    // Part 2 failed 2 ms after arriving: part 3, started with it, may arrive after the failure.
+    const early = new Traffic()
+      .create()
+      .part(0, { at: 2, end: 302 })
+      .part(1, { at: 3, end: 5, status: 503, fault: error })
+      .part(2, { at: 190, end: 490 })
+      .part(1, { at: 495, end: 795 })
+      .commit(800, [0, 1, 2])
+      .run(0, faults);
+    assert.deepEqual(failedIn(early), []);
+    assert.equal(judgeRun(early, 'r').verdicts['C-RETRY-FIRST'].status, 'not-applicable');
+    // Part 3 starts on part 1's answer 290 ms after part 2 failed, and part 2 is retried last.
+    const late = new Traffic()
+      .create()
+      .part(0, { at: 2, end: 600 })
+      .part(1, { at: 3, end: 310, status: 503, fault: error })
+      .part(2, { at: 601, end: 1201 })
+      .part(1, { at: 1202, end: 1802 })
+      .commit(1810, [0, 1, 2])
+      .run(0, faults);
+    assert.deepEqual(failedIn(late), ['C-RETRY-FIRST']);
   });
 });

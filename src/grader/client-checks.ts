@@ -15,7 +15,7 @@ import {
   PARALLEL_MIN,
   PARALLEL_MIN_MEAN,
   RETRY_AFTER_SLACK_MS,
-  RETRY_FIRST_SETTLE_MS,
+  RETRY_FIRST_TOLERANCE_MS,
   SLOW_SERVER_MS,
 } from '../protocol/rules.ts';
 import { type FaultReportEntry, describeFault } from '../server/faults.ts';
@@ -401,19 +401,19 @@ const CLIENT_CHECKS: Readonly<Record<ClientRuleId, Check>> = {
     const failures = view.parts.filter((part) => retriable(view, part) || (isOverlapAnswer(part) && !view.overlapping.has(part.seq)));
     if (failures.length === 0) return notApplicable('no part upload failed');
     const firsts = firstAttempts(view);
-    // A failure answered soon after a part arrived may overtake parts the client started before it saw the
-    // failure and that are still on their way: only a failure answered RETRY_FIRST_SETTLE_MS after the last
-    // first attempt it followed is judged.
+    // The server cannot tell what the client had started or seen when events are closer together than the
+    // tolerance: only failures answered that long after the last first attempt before them are judged, and
+    // only first attempts arriving that long after the failed answer jump the retry.
     const settled = failures.filter((failed) => {
       const lastArrival = Math.max(...firsts.filter((first) => first.startMs <= failed.endMs).map((first) => first.startMs));
-      return failed.endMs - lastArrival >= RETRY_FIRST_SETTLE_MS;
+      return failed.endMs - lastArrival >= RETRY_FIRST_TOLERANCE_MS;
     });
-    if (settled.length === 0) return notApplicable(`every part failure was answered within ${RETRY_FIRST_SETTLE_MS} ms of a part's arrival`);
+    if (settled.length === 0) return notApplicable(`every part failure was answered within ${RETRY_FIRST_TOLERANCE_MS} ms of a part's arrival`);
     const drafts: Draft[] = [];
     for (const failed of settled) {
       const retry = laterAttempt(view, failed);
       const until = retry?.startMs ?? Infinity;
-      const jumped = firsts.find((first) => first.startMs > failed.endMs && first.startMs < until);
+      const jumped = firsts.find((first) => first.startMs > failed.endMs + RETRY_FIRST_TOLERANCE_MS && first.startMs < until);
       if (jumped)
         drafts.push(at([failed, jumped], `${describeExchange(jumped)} started after ${describeExchange(failed)} failed and before it was retried`, null));
     }

@@ -24,7 +24,7 @@ export function headerOf(req: IncomingMessage, name: string): string | undefined
 export function authenticate(req: IncomingMessage, token: string | undefined): AuthClass {
   const header = req.headers.authorization;
   if (header === undefined) return 'missing';
-  const match = /^Bearer (\S+)$/i.exec(header);
+  const match = /^Bearer +(\S+)$/i.exec(header);
   if (!match) return 'malformed';
   return token === undefined || match[1] === token ? 'valid' : 'wrong-token';
 }

@@ -11,6 +11,8 @@ import { type CredentialsMark, MATCHED_HEADERS, type RecordedExchange, type Reco
 
 /** The token a replay run uses: recordings hold no token, only which kind each request carried. */
 export const REPLAY_TOKEN = 'replay-token';
+/** Carries a recorded download's length and SHA-1 from the interceptor to the caller (recordings keep no downloaded bytes). */
+const CONTENT_HEADER = 'x-box-conformance-replayed-content';
 
 const sha1Hex = (bytes: Buffer) => createHash('sha1').update(bytes).digest('hex');
 
@@ -56,7 +58,12 @@ export async function replayTransport(recording: Recording): Promise<Transport &
     interceptor = interceptor.matchHeader('authorization', (value: string | null) =>
       credentials === undefined ? value === null : value !== null && credentialsMark(value, REPLAY_TOKEN) === credentials,
     );
-    if (exchange.response) interceptor.reply(exchange.response.status, exchange.response.body, exchange.response.headers);
+    const content = exchange.response?.content;
+    if (exchange.response)
+      interceptor.reply(exchange.response.status, exchange.response.body, {
+        ...exchange.response.headers,
+        ...(content ? { [CONTENT_HEADER]: `${content.length}:${content.sha1}` } : {}),
+      });
     else interceptor.replyWithError(exchange.failure ?? 'connection failed');
   }
   const inner = undiciTransport({ useGlobalDispatcher: true });
@@ -69,6 +76,12 @@ export async function replayTransport(recording: Recording): Promise<Transport &
         throw new Error(
           `${KIT_ERROR_MARKER}the recording holds no answer for ${request.method} ${request.url}${range}: the run asked something the recorded run did not`,
         );
+      }
+      const replayed = result.ok ? result.response.headers[CONTENT_HEADER] : undefined;
+      if (result.ok && typeof replayed === 'string') {
+        const [length, sha1 = ''] = replayed.split(':');
+        delete result.response.headers[CONTENT_HEADER];
+        result.response.content = { length: Number(length), sha1 };
       }
       return result;
     },

@@ -621,7 +621,7 @@ serverStep(Then, 'once the other parts are stored, the committed file holds the 
   const missing = Array.from({ length: probe.partCount(file) }, (_, index) => index + 1).filter((number) => !stored.has(probe.partBytes(file, number).offset));
   await probe.storeParts(file, missing);
   const firstBytes = probe.wholeFileSha1(file).toString('hex');
-  const otherBytes = sha1WithReplaced(probe, file, replaced);
+  const otherBytes = () => sha1WithReplaced(probe, file, replaced);
   const overwritten = (how: string) => {
     scenario.changedByRefusal();
     return new Error(`the overlapping part was refused, but ${how}: it replaced the bytes stored at offset ${replaced.offset}`);
@@ -629,7 +629,7 @@ serverStep(Then, 'once the other parts are stored, the committed file holds the 
   const committed = await probe.commit(file, { digest: probe.wholeFileDigest(file) });
   if (committed.status !== 201) {
     // Refused: because the stored bytes changed, or because the server does not commit correct files?
-    const other = await probe.commit(file, { digest: digestHeaderFor(Buffer.from(otherBytes, 'hex')), expect: { kind: 'any' } });
+    const other = await probe.commit(file, { digest: digestHeaderFor(Buffer.from(otherBytes(), 'hex')), expect: { kind: 'any' } });
     if (other.status === 201) throw overwritten(`a commit with the Digest of the file as first sent was answered ${describeResponse(committed)}, and one with the Digest of the file with the other bytes was accepted`);
     throw new Blocked(['S-COMMIT-OK'], `a correct commit was answered ${describeResponse(committed)}`);
   }
@@ -640,6 +640,6 @@ serverStep(Then, 'once the other parts are stored, the committed file holds the 
   const held = served ?? entry?.sha1;
   const source = served !== undefined ? "the committed file's content" : "the committed file's sha1 (the server does not serve its content)";
   if (held === firstBytes) return;
-  if (held === otherBytes) throw overwritten(`${source} is that of the other bytes`);
+  if (held === otherBytes()) throw overwritten(`${source} is that of the other bytes`);
   throw new Blocked(['S-COMMIT-OK'], `${source} is ${JSON.stringify(held)}, neither the file as first sent (${firstBytes}) nor with the other bytes`);
 });

@@ -92,6 +92,8 @@ export interface SendSpec {
   /** The upload session the request is about. */
   session?: string;
   hashResponseBody?: boolean;
+  /** The body's hex SHA-1, when the caller has it already. */
+  bodySha1?: string;
   /** Share an answer's budget across several requests (a commit and the 202s before its answer). */
   deadline?: AnswerDeadline;
 }
@@ -142,7 +144,7 @@ export class ServerProbe {
         url: spec.url,
         credentials,
         range: parsedRange.ok ? parsedRange.value : undefined,
-        body: { length: bodyBytes.length, sha1: sha1Of(bodyBytes).toString('hex') },
+        body: { length: bodyBytes.length, sha1: spec.bodySha1 ?? sha1Of(bodyBytes).toString('hex') },
         session: spec.session,
         expect: spec.expect ?? { kind: 'any' },
       };
@@ -340,10 +342,11 @@ export class ServerProbe {
     credentials: Credentials = 'token',
     expect?: Expectation,
   ): Promise<JsonResponse> {
+    const sha1 = sha1Of(body);
     const headers: Record<string, string | undefined> = {
       'content-type': 'application/octet-stream',
       'content-range': contentRangeFor(range.lo, range.hi - range.lo + 1, file.fileSize),
-      digest: digestHeaderFor(sha1Of(body)),
+      digest: digestHeaderFor(sha1),
       ...overrides,
     };
     const present = Object.fromEntries(Object.entries(headers).filter((entry): entry is [string, string] => entry[1] !== undefined));
@@ -352,6 +355,7 @@ export class ServerProbe {
       url: file.session.session_endpoints.upload_part,
       headers: present,
       body,
+      bodySha1: sha1.toString('hex'),
       credentials,
       session: file.session.id,
       expect: expect ?? (credentials !== 'token' ? { kind: 'refusal', rule: 'S-AUTH', status: 401 } : this.#partExpectation(file, range)),

@@ -19,8 +19,9 @@ const sha1Hex = (bytes: Buffer) => createHash('sha1').update(bytes).digest('hex'
 /** nock hands a body matcher parsed JSON, a UTF-8 string, or hex for binary bodies: try each reading. */
 function bodyMatches(seen: unknown, recorded: RecordedExchange['request']['body']): boolean {
   if (typeof seen === 'string') {
-    if (sha1Hex(Buffer.from(seen, 'utf8')) === recorded.sha1) return true;
-    return /^(?:[0-9a-f]{2})*$/.test(seen) && sha1Hex(Buffer.from(seen, 'hex')) === recorded.sha1;
+    // Lengths first: nock may try every recorded part against a body, and hashing each is quadratic.
+    if (Buffer.byteLength(seen, 'utf8') === recorded.length && sha1Hex(Buffer.from(seen, 'utf8')) === recorded.sha1) return true;
+    return seen.length === recorded.length * 2 && /^(?:[0-9a-f]{2})*$/.test(seen) && sha1Hex(Buffer.from(seen, 'hex')) === recorded.sha1;
   }
   if (seen === undefined) return recorded.length === 0;
   return recorded.json !== undefined && JSON.stringify(seen) === JSON.stringify(recorded.json);

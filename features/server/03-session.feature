@@ -15,7 +15,7 @@ Feature: Listing parts, reading the session, aborting it
     Then the parts listed are exactly parts 1 and 2, with total_count 2
     And a page of limit 1 at offset 0 and a page of limit 1 at offset 1 hold one part each, together parts 1 and 2
 
-  @S-LIST-PARTS @MUST @server
+  @S-LIST-PARTS @MUST @server @large-upload
   Scenario: More parts than one default page are listed page by page, with and without a limit
     # The default page is the limit the server states in its answer; the kit stores one part more.
     Given more parts were stored than one page of the server's default listing holds

@@ -97,7 +97,9 @@ function serverStep(define: typeof Given, pattern: string | RegExp, body: StepBo
   const wrapped = async function (this: KitWorld, ...args: unknown[]) {
     const scenario = scenarioOf(this);
     try {
-      return (await (body as (this: KitWorld, scenario: ServerScenario, ...rest: unknown[]) => Promise<'skipped' | void>).call(this, scenario, ...args)) ?? undefined;
+      return (
+        (await (body as (this: KitWorld, scenario: ServerScenario, ...rest: unknown[]) => Promise<'skipped' | void>).call(this, scenario, ...args)) ?? undefined
+      );
     } catch (error) {
       if (error instanceof Blocked && !error.blockedBy.some((rule) => scenario.rules.includes(rule))) {
         for (const rule of scenario.rules) scenario.blocked.push({ rule, run: scenario.name, blockedBy: [...error.blockedBy], reason: error.message });
@@ -218,10 +220,16 @@ serverStep(Given, 'parts {int} and {int} were stored', async function (scenario,
   await storeNumbered(scenario, [first, second]);
 });
 serverStep(Given, 'every part was stored', async function (scenario) {
-  await storeNumbered(scenario, Array.from({ length: scenario.probe.partCount(scenario.session) }, (_, index) => index + 1));
+  await storeNumbered(
+    scenario,
+    Array.from({ length: scenario.probe.partCount(scenario.session) }, (_, index) => index + 1),
+  );
 });
 serverStep(Given, 'every part but the last was stored', async function (scenario) {
-  await storeNumbered(scenario, Array.from({ length: scenario.probe.partCount(scenario.session) - 1 }, (_, index) => index + 1));
+  await storeNumbered(
+    scenario,
+    Array.from({ length: scenario.probe.partCount(scenario.session) - 1 }, (_, index) => index + 1),
+  );
 });
 
 /** One way to send part N: the request, and (for crafted ones) the rule that says it must be refused. */
@@ -448,7 +456,10 @@ serverStep(Given, "more parts were stored than one page of the server's default 
     file = await probe.openSession(needed, (needed - 1) * partSize + Math.ceil(partSize / 2));
     scenario.file = file;
     if (tooLarge(file)) {
-      this.attach(`not judged: the server cuts a file of ${needed} parts into parts of ${file.session.part_size} bytes, too many bytes for this probe`, 'text/plain');
+      this.attach(
+        `not judged: the server cuts a file of ${needed} parts into parts of ${file.session.part_size} bytes, too many bytes for this probe`,
+        'text/plain',
+      );
       return 'skipped';
     }
   }
@@ -462,7 +473,8 @@ serverStep(Given, "more parts were stored than one page of the server's default 
 
 function pagingProblem(listing: Listing, expected: readonly { offset: number }[], how: string): string | undefined {
   const wrongTotal = listing.totalCounts.findIndex((count) => count !== expected.length);
-  if (wrongTotal >= 0) return `${how}, page ${wrongTotal + 1} gives total_count ${JSON.stringify(listing.totalCounts[wrongTotal])}, ${expected.length} parts were stored`;
+  if (wrongTotal >= 0)
+    return `${how}, page ${wrongTotal + 1} gives total_count ${JSON.stringify(listing.totalCounts[wrongTotal])}, ${expected.length} parts were stored`;
   return undefined;
 }
 
@@ -498,11 +510,15 @@ serverStep(When, /^the session is aborted(?: (without a token|with a wrong token
   scenario.sent(await scenario.probe.abort(scenario.session.session, credentialsOf(how)));
 });
 
-serverStep(When, /^the session's (parts are listed|status is asked) (without a token|with a wrong token)$/, async function (scenario, what: string, how: string) {
-  const { probe } = scenario;
-  const credentials = credentialsOf(how);
-  scenario.sent(what === 'parts are listed' ? await probe.listParts(scenario.session, {}, credentials) : await probe.status(scenario.session, credentials));
-});
+serverStep(
+  When,
+  /^the session's (parts are listed|status is asked) (without a token|with a wrong token)$/,
+  async function (scenario, what: string, how: string) {
+    const { probe } = scenario;
+    const credentials = credentialsOf(how);
+    scenario.sent(what === 'parts are listed' ? await probe.listParts(scenario.session, {}, credentials) : await probe.status(scenario.session, credentials));
+  },
+);
 
 serverStep(Then, 'the session is gone: its status, its parts and a new part are all refused with a 4xx', async function (scenario) {
   const { probe } = scenario;
@@ -595,11 +611,16 @@ serverStep(Then, "the file's content, where the server serves it, is the bytes u
   const sha1 = scenario.probe.wholeFileSha1(file).toString('hex');
   const content = await scenario.probe.readContent(id, { size: file.fileSize, sha1 });
   if (content.status !== 200) {
-    this.attach(`the server does not serve the file's content at GET …/files/${id}/content (HTTP ${content.status}): the file entry was judged instead`, 'text/plain');
+    this.attach(
+      `the server does not serve the file's content at GET …/files/${id}/content (HTTP ${content.status}): the file entry was judged instead`,
+      'text/plain',
+    );
     return;
   }
   if (content.content?.length !== file.fileSize || content.content.sha1 !== sha1)
-    throw new Error(`the committed file's content is ${content.content?.length} bytes hashing to ${content.content?.sha1}; ${file.fileSize} bytes hashing to ${sha1} were uploaded`);
+    throw new Error(
+      `the committed file's content is ${content.content?.length} bytes hashing to ${content.content?.sha1}; ${file.fileSize} bytes hashing to ${sha1} were uploaded`,
+    );
 });
 
 /** SHA-1 of the file with `other` in place of the bytes at `offset`. */
@@ -630,7 +651,10 @@ serverStep(Then, 'once the other parts are stored, the committed file holds the 
   if (committed.status !== 201) {
     // Refused: because the stored bytes changed, or because the server does not commit correct files?
     const other = await probe.commit(file, { digest: digestHeaderFor(Buffer.from(otherBytes(), 'hex')), expect: { kind: 'any' } });
-    if (other.status === 201) throw overwritten(`a commit with the Digest of the file as first sent was answered ${describeResponse(committed)}, and one with the Digest of the file with the other bytes was accepted`);
+    if (other.status === 201)
+      throw overwritten(
+        `a commit with the Digest of the file as first sent was answered ${describeResponse(committed)}, and one with the Digest of the file with the other bytes was accepted`,
+      );
     throw new Blocked(['S-COMMIT-OK'], `a correct commit was answered ${describeResponse(committed)}`);
   }
   const entry = (committed.body as { entries?: { id?: unknown; sha1?: unknown }[] } | undefined)?.entries?.[0];

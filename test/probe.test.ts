@@ -49,7 +49,10 @@ describe('the server probe', () => {
     const error = await probe.commit(file, { digest: probe.wholeFileDigest(file) }).catch((caught: unknown) => caught);
     assert.ok(error instanceof GaveUpWaiting, String(error));
     assert.ok(performance.now() - started < 1500, 'waited although the wait could not fit');
-    assert.match(error.message, /^gave up waiting for the answer to POST http:\/\/127\.0\.0\.1:\d+\/api\/2\.0\/files\/upload_sessions\/\w+\/commit \(the commit\) after 2 s/);
+    assert.match(
+      error.message,
+      /^gave up waiting for the answer to POST http:\/\/127\.0\.0\.1:\d+\/api\/2\.0\/files\/upload_sessions\/\w+\/commit \(the commit\) after 2 s/,
+    );
     assert.match(error.message, /asked to commit again after 30 s\); raise --timeout/);
     assert.equal(probe.exchanges.at(-1)?.gaveUp, true);
     server.setFaultPlan({ instructions: [] });

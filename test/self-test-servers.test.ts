@@ -52,7 +52,10 @@ describe('self-test: deliberately broken servers, each a real process on loopbac
   test('a wait longer than --timeout is a kit error naming the answer waited for, never a failed rule', async () => {
     const { code, report, stderr } = await gradeServer(['--variant', 'slow-commit'], ['--timeout', '2', '--tags', '@S-COMMIT-OK']);
     assert.equal(code, 2, stderr);
-    assert.match(stderr, /gave up waiting for the answer to POST http:\/\/127\.0\.0\.1:\d+\/api\/2\.0\/files\/upload_sessions\/\w+\/commit \(the commit\) after 2 s/);
+    assert.match(
+      stderr,
+      /gave up waiting for the answer to POST http:\/\/127\.0\.0\.1:\d+\/api\/2\.0\/files\/upload_sessions\/\w+\/commit \(the commit\) after 2 s/,
+    );
     assert.match(stderr, /asked to commit again after 6 s\); raise --timeout/);
     assert.deepEqual(failedRules(report), []);
     assert.equal(report?.rules.find((rule) => rule.id === 'S-COMMIT-OK')?.status, 'skipped');

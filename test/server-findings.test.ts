@@ -40,7 +40,10 @@ describe('every server answer judged', () => {
         expect: { kind: 'listing', parts: stored, query: {} },
         response: answer(200, { entries: [{ part_id: 'P1', offset: 0, size: 10, sha1: SHA1_A }], total_count: 1, limit: 100, offset: 0 }),
       }),
-      exchange({ expect: { kind: 'status', sessionId: 'S1', processed: 1 }, response: answer(200, { type: 'upload_session', id: 'S1', num_parts_processed: 1 }) }),
+      exchange({
+        expect: { kind: 'status', sessionId: 'S1', processed: 1 },
+        response: answer(200, { type: 'upload_session', id: 'S1', num_parts_processed: 1 }),
+      }),
     ];
     assert.deepEqual(judge(exchanges), [['S-PART-OK', 0]]);
   });
@@ -49,7 +52,10 @@ describe('every server answer judged', () => {
     next = 0;
     const exchanges = [
       exchange({ expect: { kind: 'listing', parts: stored, query: {} }, response: answer(200, { entries: [], total_count: 1, limit: 100 }) }),
-      exchange({ expect: { kind: 'status', sessionId: 'S1', processed: 1 }, response: answer(200, { type: 'upload_session', id: 'S1', num_parts_processed: 2 }) }),
+      exchange({
+        expect: { kind: 'status', sessionId: 'S1', processed: 1 },
+        response: answer(200, { type: 'upload_session', id: 'S1', num_parts_processed: 2 }),
+      }),
     ];
     const findings = judgeServerExchanges({ run: 'r', exchanges, divergedAt: {} });
     assert.deepEqual(
@@ -99,8 +105,14 @@ describe('every server answer judged', () => {
     next = 0;
     const exchanges = [
       putPart(0, 10, SHA1_A, answer(200, { part: { part_id: 'P2', offset: 0, size: 10, sha1: SHA1_A } }), { kind: 'refusal', rule: 'S-DIGEST-REJECT' }),
-      exchange({ expect: { kind: 'listing', parts: [], query: {} }, response: answer(200, { entries: [{ part_id: 'P2', offset: 0, size: 10, sha1: SHA1_A }], total_count: 1 }) }),
-      exchange({ expect: { kind: 'status', sessionId: 'S1', processed: 0 }, response: answer(200, { type: 'upload_session', id: 'S1', num_parts_processed: 1 }) }),
+      exchange({
+        expect: { kind: 'listing', parts: [], query: {} },
+        response: answer(200, { entries: [{ part_id: 'P2', offset: 0, size: 10, sha1: SHA1_A }], total_count: 1 }),
+      }),
+      exchange({
+        expect: { kind: 'status', sessionId: 'S1', processed: 0 },
+        response: answer(200, { type: 'upload_session', id: 'S1', num_parts_processed: 1 }),
+      }),
       exchange({ session: 'S2', expect: { kind: 'status', sessionId: 'S2', processed: 0 }, waitedOut: true, response: answer(429, { oops: true }) }),
     ];
     assert.deepEqual(judge(exchanges, { S1: 0 }), [

@@ -84,7 +84,11 @@ export function listedPartsProblem(entries: readonly unknown[], expected: readon
  * acknowledged parts, none twice; a page whose size is known (the `limit` asked for, or the one the
  * answer states) holds as many as remain from its offset.
  */
-export function partsPageProblem(response: JsonResponse, expected: readonly ExpectedPart[], query: { offset?: number; limit?: number } = {}): string | undefined {
+export function partsPageProblem(
+  response: JsonResponse,
+  expected: readonly ExpectedPart[],
+  query: { offset?: number; limit?: number } = {},
+): string | undefined {
   if (response.status !== 200) return `expected HTTP 200, got HTTP ${response.status}`;
   const body = response.body;
   if (!isRecord(body) || !Array.isArray(body.entries)) return `the answer has no "entries" array: ${response.text.slice(0, 200)}`;

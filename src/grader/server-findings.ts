@@ -39,7 +39,13 @@ function problemsOf(exchange: ProbeExchange, diverged: boolean): { rule: string;
   }
   // A 429 or 202 waited out is not the answer; an answer the kit gave up waiting for is not judged.
   if (exchange.waitedOut || exchange.gaveUp) return out;
-  if (response && exchange.method === 'PUT' && response.status === 200 && exchange.range && exchange.range.hi - exchange.range.lo + 1 === exchange.body.length) {
+  if (
+    response &&
+    exchange.method === 'PUT' &&
+    response.status === 200 &&
+    exchange.range &&
+    exchange.range.hi - exchange.range.lo + 1 === exchange.body.length
+  ) {
     const record = partRecordProblem(response, { offset: exchange.range.lo, size: exchange.body.length, sha1: exchange.body.sha1 });
     if (record) out.push({ rule: 'S-PART-OK', problem: record });
   }
@@ -57,7 +63,10 @@ function problemsOf(exchange: ProbeExchange, diverged: boolean): { rule: string;
     }
     case 'part':
       if (!diverged && (noAnswer || (response && response.status !== 200)))
-        out.push({ rule: 'S-PART-OK', problem: `a correct part into a free range was answered ${noAnswer ?? describeResponse(response ?? { status: 0, headers: {}, body: undefined, text: '' })}` });
+        out.push({
+          rule: 'S-PART-OK',
+          problem: `a correct part into a free range was answered ${noAnswer ?? describeResponse(response ?? { status: 0, headers: {}, body: undefined, text: '' })}`,
+        });
       break;
     case 'listing': {
       const problem = diverged ? undefined : (noAnswer ?? (response && partsPageProblem(response, expect.parts, expect.query)));

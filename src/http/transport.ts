@@ -61,7 +61,10 @@ export function undiciTransport(options: UndiciTransportOptions = {}): Transport
             hash.update(chunk);
             length += chunk.length;
           }
-          return { ok: true, response: { status: res.statusCode, headers: res.headers, body: undefined, text: '', content: { length, sha1: hash.digest('hex') } } };
+          return {
+            ok: true,
+            response: { status: res.statusCode, headers: res.headers, body: undefined, text: '', content: { length, sha1: hash.digest('hex') } },
+          };
         }
         const text = await res.body.text();
         return { ok: true, response: { status: res.statusCode, headers: res.headers, body: parseJson(text), text } };

@@ -470,7 +470,16 @@ export class ServerProbe {
     const url = file.session.session_endpoints.commit;
     const deadline = new AnswerDeadline(this.budgetMs, `the answer to POST ${url} (the commit)`);
     for (;;) {
-      const response = await this.send({ method: 'POST', url, headers, body: JSON.stringify({ parts }), credentials, session: file.session.id, expect, deadline });
+      const response = await this.send({
+        method: 'POST',
+        url,
+        headers,
+        body: JSON.stringify({ parts }),
+        credentials,
+        session: file.session.id,
+        expect,
+        deadline,
+      });
       if (response.status !== 202) return response;
       const retryAfter = parseRetryAfter(response.headers['retry-after']);
       const waitMs = (retryAfter ?? 1) * 1000;

@@ -3,8 +3,8 @@
  * wherever it was seen, not only in the scenario written for the rule. What is expected of each answer
  * was fixed when the kit sent the request (src/probe/exchange.ts), from what it sent.
  */
-import { describeResponse } from '../http/transport.ts';
-import type { ProbeExchange } from '../probe/exchange.ts';
+import { type JsonResponse, describeResponse } from '../http/transport.ts';
+import type { Expectation, ProbeExchange } from '../probe/exchange.ts';
 import { uploadSessionProblem } from '../protocol/shapes.ts';
 import type { Finding } from './findings.ts';
 import {
@@ -27,6 +27,14 @@ export interface JudgedRun {
   exchanges: readonly ProbeExchange[];
   /** Per session, the exchange from which it may hold what the kit did not mean to store: later stateful answers are not judged. */
   divergedAt: Readonly<Record<string, number>>;
+}
+
+const STATE_RULES = { listing: 'S-LIST-PARTS', status: 'S-STATUS', file: 'S-COMMIT-OK' } as const;
+
+function stateProblem(expect: Extract<Expectation, { kind: keyof typeof STATE_RULES }>, response: JsonResponse): string | undefined {
+  if (expect.kind === 'listing') return partsPageProblem(response, expect.parts, expect.query);
+  if (expect.kind === 'status') return sessionStatusProblem(response, expect.sessionId, expect.processed);
+  return committedFileProblem(response, expect.size, expect.sha1);
 }
 
 /** The rule an exchange's answer breaks, and how; at most one per rule per exchange. */
@@ -68,19 +76,12 @@ function problemsOf(exchange: ProbeExchange, diverged: boolean): { rule: string;
           problem: `a correct part into a free range was answered ${noAnswer ?? describeResponse(response ?? { status: 0, headers: {}, body: undefined, text: '' })}`,
         });
       break;
-    case 'listing': {
-      const problem = diverged ? undefined : (noAnswer ?? (response && partsPageProblem(response, expect.parts, expect.query)));
-      if (problem) out.push({ rule: 'S-LIST-PARTS', problem });
-      break;
-    }
-    case 'status': {
-      const problem = diverged ? undefined : (noAnswer ?? (response && sessionStatusProblem(response, expect.sessionId, expect.processed)));
-      if (problem) out.push({ rule: 'S-STATUS', problem });
-      break;
-    }
+    case 'listing':
+    case 'status':
     case 'file': {
-      const problem = diverged ? undefined : (noAnswer ?? (response && committedFileProblem(response, expect.size, expect.sha1)));
-      if (problem) out.push({ rule: 'S-COMMIT-OK', problem });
+      // Answers about a session's state: not judged once the session holds what the kit did not mean to store.
+      const problem = diverged ? undefined : (noAnswer ?? (response && stateProblem(expect, response)));
+      if (problem) out.push({ rule: STATE_RULES[expect.kind], problem });
       break;
     }
     case 'content': {

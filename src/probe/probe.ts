@@ -29,6 +29,8 @@ export interface ServerTarget {
 }
 
 export const WRONG_TOKEN = 'not-the-token-0000';
+/** What every request without the right token must get. */
+const AUTH_REFUSAL: Expectation = { kind: 'refusal', rule: 'S-AUTH', status: 401 };
 
 /** The smallest file Box accepts in a session is 20 MB; the kit's files are a little larger. */
 export const PROBE_FILE_SIZE = 21_000_000;
@@ -241,9 +243,15 @@ export class ServerProbe {
   }
 
   /** Whether the session's answers are still judged against what the kit sent (open, and not diverged). */
-  #tracked(file: ProbeSession): boolean {
-    const model = this.#model(file);
-    return model.state === 'open' && model.divergedAt === undefined;
+  #tracked(sessionId: string): boolean {
+    const model = this.#models.get(sessionId);
+    return model?.state === 'open' && model.divergedAt === undefined;
+  }
+
+  /** A request without the token must be refused with 401; with it, `whenTracked` while the session is as the kit made it. */
+  #expectation(sessionId: string, credentials: Credentials, whenTracked: () => Expectation): Expectation {
+    if (credentials !== 'token') return AUTH_REFUSAL;
+    return this.#tracked(sessionId) ? whenTracked() : { kind: 'any' };
   }
 
   nextFileName(): string {
@@ -265,9 +273,7 @@ export class ServerProbe {
       credentials,
       expect:
         expect ??
-        (credentials !== 'token'
-          ? { kind: 'refusal', rule: 'S-AUTH', status: 401 }
-          : { kind: 'session', fileSize: isRecord(body) && typeof body.file_size === 'number' ? body.file_size : 0 }),
+        (credentials !== 'token' ? AUTH_REFUSAL : { kind: 'session', fileSize: isRecord(body) && typeof body.file_size === 'number' ? body.file_size : 0 }),
     });
     const session = response.body as UploadSession | undefined;
     if (response.status === 201 && unusableSessionProblem(session) === undefined && session) {
@@ -358,7 +364,7 @@ export class ServerProbe {
       bodySha1: sha1.toString('hex'),
       credentials,
       session: file.session.id,
-      expect: expect ?? (credentials !== 'token' ? { kind: 'refusal', rule: 'S-AUTH', status: 401 } : this.#partExpectation(file, range)),
+      expect: expect ?? (credentials !== 'token' ? AUTH_REFUSAL : this.#partExpectation(file, range)),
     });
   }
 
@@ -400,12 +406,7 @@ export class ServerProbe {
       url: url.toString(),
       credentials,
       session: file.session.id,
-      expect:
-        credentials !== 'token'
-          ? { kind: 'refusal', rule: 'S-AUTH', status: 401 }
-          : this.#tracked(file)
-            ? { kind: 'listing', parts: this.expectedParts(file), query }
-            : { kind: 'any' },
+      expect: this.#expectation(file.session.id, credentials, () => ({ kind: 'listing', parts: this.expectedParts(file), query })),
     });
   }
 
@@ -439,12 +440,7 @@ export class ServerProbe {
       url: file.session.session_endpoints.status,
       credentials,
       session: file.session.id,
-      expect:
-        credentials !== 'token'
-          ? { kind: 'refusal', rule: 'S-AUTH', status: 401 }
-          : this.#tracked(file)
-            ? { kind: 'status', sessionId: file.session.id, processed: this.#model(file).parts.size }
-            : { kind: 'any' },
+      expect: this.#expectation(file.session.id, credentials, () => ({ kind: 'status', sessionId: file.session.id, processed: this.#model(file).parts.size })),
     });
   }
 
@@ -490,14 +486,14 @@ export class ServerProbe {
   }
 
   #commitExpectation(file: ProbeSession, parts: readonly UploadPart[], digest: string | undefined, credentials: Credentials): Expectation {
-    if (credentials !== 'token') return { kind: 'refusal', rule: 'S-AUTH', status: 401 };
+    if (credentials !== 'token') return AUTH_REFUSAL;
     let covered = 0;
     for (const part of [...parts].sort((a, b) => a.offset - b.offset)) if (part.offset === covered) covered += part.size;
     const stored = this.#model(file).parts;
     const allStored = parts.every((part) => stored.get(part.offset)?.size === part.size);
     if (covered !== file.fileSize || !allStored) return { kind: 'refusal', rule: 'S-COMMIT-INCOMPLETE-REJECT' };
     if (digest !== this.wholeFileDigest(file)) return { kind: 'refusal', rule: 'S-COMMIT-DIGEST-REJECT' };
-    if (!this.#tracked(file)) return { kind: 'any' };
+    if (!this.#tracked(file.session.id)) return { kind: 'any' };
     return { kind: 'file', size: file.fileSize, sha1: this.wholeFileSha1(file).toString('hex') };
   }
 
@@ -515,14 +511,12 @@ export class ServerProbe {
   }
 
   async abort(session: UploadSession, credentials: Credentials = 'token'): Promise<JsonResponse> {
-    const model = this.#models.get(session.id);
-    const tracked = model?.state === 'open' && model.divergedAt === undefined;
     return this.send({
       method: 'DELETE',
       url: session.session_endpoints.abort,
       credentials,
       session: session.id,
-      expect: credentials !== 'token' ? { kind: 'refusal', rule: 'S-AUTH', status: 401 } : tracked ? { kind: 'abort' } : { kind: 'any' },
+      expect: this.#expectation(session.id, credentials, () => ({ kind: 'abort' })),
     });
   }
 

@@ -387,10 +387,15 @@ export class ServerProbe {
     const worker = async () => {
       for (let number = queue.shift(); number !== undefined; number = queue.shift()) {
         const response = await this.sendPart(file, number).catch((error: unknown) => {
+          queue.length = 0;
           if (error instanceof NoAnswer) throw new Blocked(['S-PART-OK'], `part ${number} was not stored: ${error.message}`);
           throw error;
         });
-        if (response.status !== 200) throw new Blocked(['S-PART-OK'], `part ${number} was not stored: ${describeResponse(response)}`);
+        if (response.status !== 200) {
+          // The first failure ends the step: send no more parts.
+          queue.length = 0;
+          throw new Blocked(['S-PART-OK'], `part ${number} was not stored: ${describeResponse(response)}`);
+        }
       }
     };
     await Promise.all(Array.from({ length: Math.min(STORE_CONCURRENCY, numbers.length) }, worker));

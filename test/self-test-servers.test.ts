@@ -35,7 +35,7 @@ describe('self-test: deliberately broken servers, each a real process on loopbac
     });
   }
 
-  for (const { defect, breaks } of SERVER_DEFECTS) {
+  for (const { defect, breaks, notJudged = [] } of SERVER_DEFECTS) {
     test(`server defect "${defect}" is caught as ${breaks} and nothing else`, async () => {
       const { code, report, stderr } = await gradeServer(['--defect', defect]);
       assert.ok(report, `no report; stderr: ${stderr}`);
@@ -46,6 +46,7 @@ describe('self-test: deliberately broken servers, each a real process on loopbac
       assert.equal(report.verdict, must ? 'non-conformant' : 'conformant-with-warnings');
       assert.equal(code, must ? 1 : 0);
       assert.doesNotMatch(JSON.stringify(report), new RegExp(TOKEN));
+      for (const id of notJudged) assert.notEqual(report.rules.find((rule) => rule.id === id)?.status, 'passed', `${id} passed, but could not be judged`);
     });
   }
 

@@ -73,13 +73,15 @@ export const MINIMAL_SERVER_ARGS = ['--part-size', '1048576', '--page', '20'];
 
 /**
  * Each deliberate defect of the minimal server, and the one rule it breaks. Some are seen only outside
- * their rule's own scenarios (commit-errors-plain: every error answer is judged for its shape).
+ * their rule's own scenarios (commit-errors-plain: every error answer is judged for its shape); some keep
+ * other rules from being observed at all (`notJudged`: blocked, never passed).
  */
-export const SERVER_DEFECTS: readonly { defect: string; breaks: string }[] = [
+export const SERVER_DEFECTS: readonly { defect: string; breaks: string; notJudged?: string[] }[] = [
   { defect: 'wrong-total-parts', breaks: 'S-CREATE' },
   { defect: 'create-accepts-missing-folder', breaks: 'S-CREATE-REJECT' },
   { defect: 'sha1-base64', breaks: 'S-PART-OK' },
   { defect: 'part-offset-as-index', breaks: 'S-PART-OK' },
+  { defect: 'storage-full-at-16-mib', breaks: 'S-PART-OK', notJudged: ['S-COMMIT-OK', 'S-COMMIT-DIGEST-REJECT', 'S-COMMIT-INCOMPLETE-REJECT'] },
   { defect: 'no-size-check', breaks: 'S-PART-SIZE-REJECT' },
   { defect: 'no-align-check', breaks: 'S-RANGE-ALIGN-REJECT' },
   { defect: 'range-500', breaks: 'S-RANGE-MALFORMED-REJECT' },

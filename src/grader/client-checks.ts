@@ -3,6 +3,7 @@ import { parseDigest } from '../protocol/digest.ts';
 import { coverageOf, totalPartsFor } from '../protocol/parts.ts';
 import { type FaultReportEntry, describeFault } from '../server/faults.ts';
 import type { Exchange } from '../server/recorder.ts';
+import { inFlight } from './in-flight.ts';
 import {
   acknowledgements,
   bodyFullyRead,
@@ -11,7 +12,6 @@ import {
   describeExchange,
   errorCode,
   header,
-  inFlight,
   isOverlapAnswer,
   overlapsAny,
   partRequests,

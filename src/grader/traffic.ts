@@ -85,35 +85,6 @@ export function overlapsAny(span: Span, spans: readonly Span[]): boolean {
   return spans.some((other) => spansOverlap(span, other));
 }
 
-/** Part uploads in flight over time: the peak, and the time-weighted mean over [from, to). */
-export function inFlight(requests: readonly Exchange[], from = -Infinity, to = Infinity): { peak: number; peakAt: number; mean: number } {
-  const events: { at: number; delta: number }[] = [];
-  for (const request of requests) {
-    events.push({ at: request.startMs, delta: +1 }, { at: request.endMs, delta: -1 });
-  }
-  // Ends before starts at the same instant: a slot freed and refilled is not two in flight.
-  events.sort((a, b) => a.at - b.at || a.delta - b.delta);
-  let current = 0;
-  let peak = 0;
-  let peakAt = Number.NaN;
-  let area = 0;
-  let last = Math.max(from, events[0]?.at ?? 0);
-  for (const event of events) {
-    const at = Math.min(Math.max(event.at, from), to);
-    if (at > last) {
-      area += current * (at - last);
-      last = at;
-    }
-    current += event.delta;
-    if (current > peak) {
-      peak = current;
-      peakAt = event.at;
-    }
-  }
-  const span = Math.min(to, events.at(-1)?.at ?? 0) - Math.max(from, events[0]?.at ?? 0);
-  return { peak, peakAt, mean: span > 0 ? area / span : peak };
-}
-
 export function commitParts(exchange: Exchange): unknown[] | undefined {
   const parts = (exchange.requestBody.json as { parts?: unknown } | undefined)?.parts;
   return Array.isArray(parts) ? parts : undefined;

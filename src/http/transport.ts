@@ -8,7 +8,7 @@ export interface HttpRequest {
   url: string;
   headers: Record<string, string>;
   body?: Uint8Array | string;
-  /** Hash the answer's body instead of keeping it (downloads): the answer then has `content` and an empty `text`. */
+  /** Hash a 2xx answer's body instead of keeping it (downloads): the answer then has `content` and an empty `text`. */
   hashResponseBody?: boolean;
 }
 
@@ -54,7 +54,8 @@ export function undiciTransport(options: UndiciTransportOptions = {}): Transport
       const dispatcher: Dispatcher = own ?? getGlobalDispatcher();
       try {
         const res = await request(url, { method, headers, body, dispatcher });
-        if (hashResponseBody) {
+        // Only a success is a download; an error answer is kept as text, to be read and judged.
+        if (hashResponseBody && res.statusCode >= 200 && res.statusCode < 300) {
           const hash = createHash('sha1');
           let length = 0;
           for await (const chunk of res.body as AsyncIterable<Buffer>) {

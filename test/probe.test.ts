@@ -119,6 +119,9 @@ describe('the server probe', () => {
     const content = await probe.readContent(fileId);
     assert.deepEqual(content.content, { length: committed.fileSize, sha1: probe.wholeFileSha1(committed).toString('hex') });
     assert.ok(server.storedFile(fileId));
+    const missing = await probe.readContent('999999999');
+    assert.equal(missing.content, undefined, 'an error answer is not a download');
+    assert.equal((missing.body as { type?: unknown }).type, 'error');
     assert.deepEqual(await probe.cleanUp(), []);
     assert.equal(server.storedFile(fileId), undefined);
     assert.ok((await probe.status(open)).status >= 400, 'the open session was not aborted');

@@ -74,7 +74,7 @@ export const MINIMAL_SERVER_ARGS = ['--part-size', '1048576', '--page', '20'];
 /**
  * Each deliberate defect of the minimal server, and the one rule it breaks. Some are seen only outside
  * their rule's own scenarios (commit-errors-plain: every error answer is judged for its shape); some keep
- * other rules from being observed at all (`notJudged`: blocked, never passed).
+ * other rules from being observed at all (`notJudged`: blocked by the rule broken, never passed).
  */
 export const SERVER_DEFECTS: readonly { defect: string; breaks: string; notJudged?: string[] }[] = [
   { defect: 'wrong-total-parts', breaks: 'S-CREATE' },

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ConformanceReport } from '../../src/grader/reports.ts';
+import type { RuleResult } from '../../src/grader/results.ts';
 import { ruleById } from '../../src/protocol/rules.ts';
 import { MINIMAL_SERVER, MINIMAL_SERVER_ARGS, SERVER_DEFECTS, SERVER_LEGAL_VARIANTS, failedRules, runKit, startServerProcess } from './kit.ts';
 
@@ -41,7 +42,7 @@ export function serverSelfTests(half: 0 | 1): void {
       assert.equal(code, must ? 1 : 0);
       assert.doesNotMatch(JSON.stringify(report), new RegExp(SELF_TEST_TOKEN));
       for (const id of notJudged) {
-        const rule = report.rules.find((entry) => entry.id === id);
+        const rule: RuleResult | undefined = report.rules.find((entry) => entry.id === id);
         assert.deepEqual([rule?.status, rule?.blockedBy], ['blocked', [breaks]], `${id} could not be judged`);
       }
     });

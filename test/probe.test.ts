@@ -4,6 +4,7 @@ import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { undiciTransport } from '../src/http/transport.ts';
+import { judgeServerExchanges } from '../src/grader/server-findings.ts';
 import { GaveUpWaiting } from '../src/probe/budget.ts';
 import { Blocked, ServerProbe } from '../src/probe/probe.ts';
 import { type SimulatedServer, startSimulatedServer } from '../src/server/app.ts';
@@ -33,6 +34,23 @@ describe('the server probe', () => {
     const [limited, stored] = probe.exchanges.slice(-2);
     assert.deepEqual([limited?.response?.status, limited?.waitedOut, stored?.response?.status, stored?.waitedOut], [429, true, 200, undefined]);
     assert.equal(probe.expectedParts(file).length, 1);
+    server.setFaultPlan({ instructions: [] });
+    assert.deepEqual(await probe.cleanUp(), []);
+  });
+
+  test('a transient 5xx to a correct part is asked again and not judged; a 5xx to a crafted part is its answer', async () => {
+    server.setFaultPlan({ instructions: [{ op: 'part', attempt: 1, action: { kind: 'error', status: 503 } }] });
+    const probe = probeFor();
+    const file = await probe.openSession();
+    assert.equal((await probe.sendPart(file, 1)).status, 200);
+    const [unavailable, stored] = probe.exchanges.slice(-2);
+    assert.deepEqual([unavailable?.response?.status, unavailable?.waitedOut, stored?.response?.status], [503, true, 200]);
+    assert.deepEqual(judgeServerExchanges({ run: 'r', exchanges: probe.exchanges, divergedAt: probe.divergences() }), []);
+    // A request that must be refused takes its first answer, a 5xx included: that is what is judged.
+    const { offset, bytes } = probe.partBytes(file, 2);
+    const refused = await probe.putPart(file, { lo: offset, hi: offset + bytes.length - 1 }, bytes, {}, 'token', { kind: 'refusal', rule: 'S-X' });
+    assert.equal(refused.status, 503);
+    assert.equal(probe.exchanges.at(-1)?.waitedOut, undefined);
     server.setFaultPlan({ instructions: [] });
     assert.deepEqual(await probe.cleanUp(), []);
   });

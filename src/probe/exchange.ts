@@ -58,7 +58,7 @@ export interface ProbeExchange {
   readonly expect: Expectation;
   response?: JsonResponse;
   failure?: string;
-  /** A 429 (or a commit's 202) the kit waited out and asked again: not the answer to judge. */
+  /** A 429, a transient 5xx to a request that should succeed, or a commit's 202, the kit waited out and asked again: not the answer to judge. */
   waitedOut?: boolean;
   /** The kit gave up waiting (its budget): not judged. */
   gaveUp?: boolean;

@@ -36,6 +36,9 @@ const AUTH_REFUSAL: Expectation = { kind: 'refusal', rule: 'S-AUTH', status: 401
 export const PROBE_FILE_SIZE = 21_000_000;
 /** Parts the kit sends at once when it only needs them stored (as a client would: 3 to 5). */
 const STORE_CONCURRENCY = 4;
+/** Server errors Box documents as transient: a request that should succeed is asked again, this many times. */
+const TRANSIENT_ERRORS = new Set([500, 502, 503, 504]);
+const MAX_TRANSIENT_RETRIES = 2;
 /** Box's largest list-parts page. */
 export const MAX_LIST_LIMIT = 1000;
 
@@ -167,14 +170,17 @@ export class ServerProbe {
         throw new NoAnswer(`${described}: no answer (${result.failure})`);
       }
       exchange.response = result.response;
-      if (result.response.status !== 429) {
+      const { status } = result.response;
+      // A rate limit is not the server's answer to the request, nor, for a request that should succeed, a
+      // transient server error (Box: retry 5xx with backoff): wait as told and ask again.
+      const transient = status === 429 || (TRANSIENT_ERRORS.has(status) && exchange.expect.kind !== 'refusal' && attempt <= MAX_TRANSIENT_RETRIES);
+      if (!transient) {
         this.#learn(exchange, result.response);
         return result.response;
       }
-      // A rate limit is not the server's answer to the request: wait as told and ask again.
       const retryAfter = parseRetryAfter(result.response.headers['retry-after']);
       const waitMs = retryAfter === undefined ? Math.min(2 ** (attempt - 1), 30) * 1000 : Math.max(retryAfter * 1000, 200);
-      this.#waitOut(exchange, deadline, waitMs, `the server answered 429 and asked to wait ${seconds(waitMs)} s more`);
+      this.#waitOut(exchange, deadline, waitMs, `the server answered ${status} and the kit would wait ${seconds(waitMs)} s more`);
       await sleep(waitMs);
     }
   }

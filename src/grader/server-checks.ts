@@ -113,14 +113,14 @@ export function sessionStatusProblem(response: JsonResponse, sessionId: string, 
   return undefined;
 }
 
-/** 201 `{entries: [file]}` with a file of `size` bytes and, when known, the content's SHA-1. */
+/** 201 `{entries: [file]}` with a file of `size` bytes and, when given, the content's SHA-1 as its sha1. */
 export function committedFileProblem(response: JsonResponse, size: number, sha1?: string): string | undefined {
   if (response.status !== 201) return `expected HTTP 201, got HTTP ${response.status}`;
   const file = (response.body as { entries?: unknown[] } | undefined)?.entries?.[0];
   if (!isRecord(file)) return `the answer has no file entry: ${response.text.slice(0, 200)}`;
   if (file.type !== 'file' || typeof file.id !== 'string') return `the entry is not a file with an id: ${JSON.stringify(file)}`;
   if (file.size !== size) return `the file's size is ${JSON.stringify(file.size)}, ${size} bytes were uploaded`;
-  if (sha1 !== undefined && typeof file.sha1 === 'string' && file.sha1 !== sha1) return `the file's sha1 is ${file.sha1}, the uploaded bytes hash to ${sha1}`;
+  if (sha1 !== undefined && file.sha1 !== sha1) return `the file's sha1 is ${JSON.stringify(file.sha1)}, the uploaded bytes hash to ${sha1}`;
   return undefined;
 }
 

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { After, Before, Given, Then, When } from '@cucumber/cucumber';
 import { SERVER_EXCHANGES_MEDIA_TYPE, type ServerExchangeAttachment } from '../src/grader/attachments.ts';
 import { FINDINGS_MEDIA_TYPE, type FindingsAttachment } from '../src/grader/findings.ts';
@@ -71,6 +72,8 @@ function expectNo(problem: string | undefined): void {
 
 const CREDENTIALS: Record<string, Credentials> = { 'without a token': 'none', 'with a wrong token': 'wrong' };
 const credentialsOf = (how: string | null | undefined): Credentials => (how ? (CREDENTIALS[how] ?? 'token') : 'token');
+/** Waits before reading a count still below the parts stored again; after the last read, the count is judged. */
+const STATUS_SETTLE_WAITS_MS = [1000, 2000, undefined];
 const numbersUpTo = (count: number) => Array.from({ length: count }, (_, index) => index + 1);
 
 Before({ tags: '@server' }, function (this: KitWorld, { pickle }) {
@@ -263,7 +266,16 @@ serverStep(Then, "the session's status is the upload_session with num_parts_proc
   const file = scenario.session;
   const stored = scenario.probe.expectedParts(file).length;
   if (stored !== processed) throw new Error(`the scenario stored ${stored} parts, not ${processed}`);
-  expectNo(sessionStatusProblem(await scenario.probe.status(file), file.session.id, stored));
+  // A server may still be processing parts (its commits answer 202 meanwhile): a count below the parts stored is read again.
+  for (const waitMs of STATUS_SETTLE_WAITS_MS) {
+    const answer = await scenario.probe.status(file);
+    if (sessionStatusProblem(answer, file.session.id, stored, true) !== undefined || waitMs === undefined) {
+      expectNo(sessionStatusProblem(answer, file.session.id, stored));
+      return;
+    }
+    if (sessionStatusProblem(answer, file.session.id, stored) === undefined) return;
+    await sleep(waitMs);
+  }
 });
 
 serverStep(When, /^the session is aborted(?: (without a token|with a wrong token))?$/, async function (scenario, how: string | null) {

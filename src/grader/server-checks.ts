@@ -103,13 +103,19 @@ export function partsPageProblem(
   return undefined;
 }
 
-/** GET status: the upload_session, with `num_parts_processed` counting the parts acknowledged. */
-export function sessionStatusProblem(response: JsonResponse, sessionId: string, processed: number): string | undefined {
+/**
+ * GET status: the upload_session, with `num_parts_processed` counting the parts acknowledged; with
+ * `atMost`, not yet all of them (a server may still be processing parts, as its 202 commits say) but never more.
+ */
+export function sessionStatusProblem(response: JsonResponse, sessionId: string, processed: number, atMost = false): string | undefined {
   if (response.status !== 200) return `expected HTTP 200, got HTTP ${response.status}`;
   const body = response.body;
   if (!isRecord(body) || body.type !== 'upload_session') return `the answer is not an upload_session: ${response.text.slice(0, 200)}`;
   if (body.id !== sessionId) return `id is ${JSON.stringify(body.id)}, not ${sessionId}`;
-  if (body.num_parts_processed !== processed) return `num_parts_processed is ${JSON.stringify(body.num_parts_processed)}, ${processed} part(s) were stored`;
+  const counted = body.num_parts_processed;
+  if (!Number.isSafeInteger(counted) || (counted as number) < 0) return `num_parts_processed is ${JSON.stringify(counted)}, not a count`;
+  if ((counted as number) > processed) return `num_parts_processed is ${String(counted)}, only ${processed} part(s) were stored`;
+  if (!atMost && counted !== processed) return `num_parts_processed is ${String(counted)}, ${processed} part(s) were stored`;
   return undefined;
 }
 

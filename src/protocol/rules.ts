@@ -267,7 +267,7 @@ export const RULES: readonly Rule[] = [
     level: 'MUST',
     side: 'server',
     statement:
-      'returns the session on GET status, num_parts_processed counting persisted parts (parts the kit sent and the server acknowledged, refused ones not counted; every status answer the kit sees is judged)',
+      'returns the session on GET status, num_parts_processed counting persisted parts (parts the kit sent and the server acknowledged, refused ones never counted; a count still below them is read again for 3 s, as a server may be processing parts; every status answer the kit sees must not count more)',
     guide: {
       section: 'API reference › Get upload session',
       url: `${REFERENCE}get-files-upload-sessions-id/`,

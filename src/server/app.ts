@@ -163,7 +163,8 @@ export async function startSimulatedServer(options: SimulatedServerOptions = {})
   const authenticate = (req: IncomingMessage): AuthClass => {
     const header = req.headers.authorization;
     if (header === undefined) return 'missing';
-    const match = /^Bearer (\S+)$/.exec(header);
+    // The scheme name is case-insensitive (RFC 9110 §11.1), and one or more spaces may follow it.
+    const match = /^bearer +(\S+)$/i.exec(header);
     if (!match) return 'malformed';
     return options.token === undefined || match[1] === options.token ? 'valid' : 'wrong-token';
   };

@@ -13,7 +13,7 @@ export interface Exchange {
   method: string;
   /** Path and query. */
   url: string;
-  /** Lower-case names; Authorization is replaced by `Bearer <redacted>`. */
+  /** Lower-case names; the credentials of Authorization are replaced: `<scheme as sent> <redacted>` (redactAuthorization). */
   requestHeaders: Record<string, string>;
   auth: AuthClass;
   startMs: number;
@@ -33,8 +33,6 @@ export interface Exchange {
   partNumber?: number;
   attempt?: number;
 }
-
-export const REDACTED_AUTHORIZATION = 'Bearer <redacted>';
 
 export class TrafficRecorder {
   readonly #exchanges: Exchange[] = [];
@@ -67,11 +65,21 @@ export class TrafficRecorder {
   }
 }
 
+/**
+ * An Authorization value with its credentials removed, keeping the scheme as the client sent it
+ * (`bearer <redacted>`), so evidence shows what was sent. Only a word of letters followed by credentials
+ * counts as a scheme; anything else (a bare token, say) is redacted whole.
+ */
+export function redactAuthorization(value: string): string {
+  const scheme = /^([A-Za-z]{1,20}) +\S/.exec(value)?.[1];
+  return scheme ? `${scheme} <redacted>` : '<redacted>';
+}
+
 export function redactHeaders(headers: NodeJS.Dict<string | string[]>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined) continue;
-    out[name] = name === 'authorization' || name === 'proxy-authorization' ? REDACTED_AUTHORIZATION : String(value);
+    out[name] = name === 'authorization' || name === 'proxy-authorization' ? redactAuthorization(String(value)) : String(value);
   }
   return out;
 }

@@ -11,6 +11,8 @@ import type { KitWorldParameters } from '../../src/kit/world-parameters.ts';
 /** One run per distinct setup: scenarios that put the client in the same situation judge the same run. */
 const runs = new Map<string, Promise<RecordedRun>>();
 let generated: Promise<GeneratedOutcome> | undefined;
+/** Runs (and the generated outcome) whose findings a scenario has attached already: each is reported once. */
+const reported = new Set<string>();
 let client: ClientUnderTest | undefined;
 
 function clientFor(parameters: KitWorldParameters): ClientUnderTest {
@@ -35,6 +37,13 @@ export class KitWorld extends World<KitWorldParameters> {
     }
     this.recorded = await asKitError(pending);
     return this.recorded;
+  }
+
+  /** True the first time it is asked for `key` in a kit run: that scenario attaches the shared findings. */
+  firstToReport(key: string): boolean {
+    if (reported.has(key)) return false;
+    reported.add(key);
+    return true;
   }
 
   runContext(): RunContext {
@@ -65,6 +74,7 @@ setWorldConstructor(KitWorld);
 
 AfterAll(async function () {
   runs.clear();
+  reported.clear();
   generated = undefined;
   forgetSources();
   client = undefined;

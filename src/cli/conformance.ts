@@ -28,7 +28,8 @@ Box upload server against the server rules (both in one report).
                           rule ids (one per line, # comments) the implementation knowingly fails: their
                           failures are reported as known deviations and do not gate; a listed rule that
                           passes fails the run, so the list never goes stale
-  --timeout <seconds>     per client run (default 60)
+  --timeout <seconds>     per client run (default 60); for a server, per answer, its 429 and 202
+                          Retry-After waits included (default 120)
   --generated             also run the @generated scenarios: fast-check draws file sizes around part
                           boundaries and fault schedules, one client run per case, and checks every
                           MUST rule; a failure is shrunk to the smallest case, with its seed
@@ -105,8 +106,8 @@ async function main(): Promise<void> {
   if ((values.generated || values.runs !== undefined || values.seed !== undefined) && (server || values.replay !== undefined))
     usageError('generated cases grade a client: leave out --server and --replay');
   if (values.record !== undefined && !server) usageError('--record needs --server: it records a live run');
-  const timeout = Number(values.timeout ?? '60');
-  if (!Number.isFinite(timeout) || timeout <= 0) usageError(`--timeout takes a number of seconds, got "${values.timeout}"`);
+  const timeout = values.timeout === undefined ? undefined : Number(values.timeout);
+  if (timeout !== undefined && (!Number.isFinite(timeout) || timeout <= 0)) usageError(`--timeout takes a number of seconds, got "${values.timeout}"`);
   if (values.client !== undefined && values.client.trim() === '') usageError('--client needs a command');
   const outcome = await runConformance({
     clientCommand: values.client,
@@ -123,7 +124,8 @@ async function main(): Promise<void> {
           }
         : undefined,
     expectedFailures: values['expect-failures'] === undefined ? undefined : await expectedFailuresFrom(values['expect-failures']),
-    timeoutMs: timeout * 1000,
+    timeoutMs: (timeout ?? 60) * 1000,
+    answerTimeoutMs: timeout === undefined ? undefined : timeout * 1000,
     print: (line) => process.stdout.write(`${line}\n`),
   });
   if (outcome.kitError) process.stderr.write(`conformance: the kit could not run: ${outcome.kitError}\n`);

@@ -7,20 +7,12 @@ import { referenceClient } from '../../src/adapters/reference.ts';
 import { type RecordedRun, type RunContext, type RunSetup, forgetSources, runClientOnce } from '../../src/kit/client-run.ts';
 import { type GeneratedOutcome, checkGeneratedCases } from '../../src/kit/generated.ts';
 import type { KitWorldParameters } from '../../src/kit/world-parameters.ts';
-import { writeSeededFile } from '../../src/kit/source-file.ts';
-import type { JsonResponse } from '../../src/http/transport.ts';
-import type { ProbeSession, ServerProbe } from '../../src/probe/probe.ts';
-import type { BoxFile, UploadPart } from '../../src/protocol/shapes.ts';
-import { createHash } from 'node:crypto';
-import { join } from 'node:path';
 
 /** One run per distinct setup: scenarios that put the client in the same situation judge the same run. */
 const runs = new Map<string, Promise<RecordedRun>>();
 let generated: Promise<GeneratedOutcome> | undefined;
 /** Runs (and the generated outcome) whose findings a scenario has attached already: each is reported once. */
 const reported = new Set<string>();
-/** Seeded source files the server features upload whole, by seed. */
-const serverSources = new Map<string, Promise<{ path: string; size: number; sha1: string }>>();
 let client: ClientUnderTest | undefined;
 
 function clientFor(parameters: KitWorldParameters): ClientUnderTest {
@@ -31,28 +23,6 @@ function clientFor(parameters: KitWorldParameters): ClientUnderTest {
 export class KitWorld extends World<KitWorldParameters> {
   setup: RunSetup = { fileSize: 0, partSize: 8 * 1024 * 1024, faults: [] };
   recorded?: RecordedRun;
-
-  // Server scenarios: the probe talking to the server under test, and what the scenario did.
-  scenarioSlug = 'S';
-  probe?: ServerProbe;
-  file?: ProbeSession;
-  answer?: JsonResponse;
-  stored: UploadPart[] = [];
-  createdSize?: number;
-  sentPart?: number;
-  uploaded?: { size: number; sha1: string; file: BoxFile };
-
-  /** A file of `size` seeded bytes, written once per seed and size. */
-  seededSourceFile(seed: string, size: number): Promise<{ path: string; size: number; sha1: string }> {
-    const key = `${seed}:${size}`;
-    let source = serverSources.get(key);
-    if (!source) {
-      const path = join(this.parameters.workDir, `server-${createHash('sha1').update(key).digest('hex').slice(0, 12)}.bin`);
-      source = writeSeededFile(path, size, seed).then(({ sha1 }) => ({ path, size, sha1 }));
-      serverSources.set(key, source);
-    }
-    return source;
-  }
 
   constructor(options: IWorldOptions<KitWorldParameters>) {
     super(options);
@@ -105,7 +75,6 @@ setWorldConstructor(KitWorld);
 AfterAll(async function () {
   runs.clear();
   reported.clear();
-  serverSources.clear();
   generated = undefined;
   forgetSources();
   client = undefined;

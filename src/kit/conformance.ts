@@ -55,6 +55,10 @@ export interface ConformanceOptions {
   expectedFailures?: readonly string[];
   /** Per client run. */
   timeoutMs: number;
+  /** Run the client command through the kit's proxy, which answers Box's own hosts (--intercept). */
+  intercept?: boolean;
+  /** part_size of the client runs (--part-size); each scenario's own when absent. */
+  partSize?: number;
   /** Progress and summary lines. */
   print: (line: string) => void;
 }
@@ -167,6 +171,8 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   const worldParameters: KitWorldParameters = {
     client: options.clientCommand === undefined ? { kind: 'reference' } : { kind: 'command', command: options.clientCommand },
     timeoutMs: options.timeoutMs,
+    intercept: options.intercept ?? false,
+    partSize: options.partSize ?? null,
     token: randomId(16),
     folderId: '0',
     seed: randomId(8),

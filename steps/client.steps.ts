@@ -57,7 +57,10 @@ When('the client uploads the file', { timeout: -1 }, async function (this: KitWo
   const { outcome, run, setup, proxyLog } = await this.uploadWithClient();
   const exit = outcome.timedOut ? 'killed at the timeout' : `exit code ${outcome.exitCode}`;
   const proxy = proxyLog ? `\n--- through the proxy (--intercept) ---\n${describeProxyLog(proxyLog)}` : '';
-  this.attach(`client ${exit} after ${outcome.durationMs.toFixed(0)} ms\n--- stdout ---\n${outcome.stdout}\n--- stderr ---\n${outcome.stderr}${proxy}`, 'text/plain');
+  this.attach(
+    `client ${exit} after ${outcome.durationMs.toFixed(0)} ms\n--- stdout ---\n${outcome.stdout}\n--- stderr ---\n${outcome.stderr}${proxy}`,
+    'text/plain',
+  );
   const runId = createHash('sha1').update(JSON.stringify(setup)).digest('hex').slice(0, 8);
   this.attach(JSON.stringify(clientRunAttachment(runId, run)), CLIENT_RUN_MEDIA_TYPE);
 });

@@ -127,7 +127,8 @@ async function main(): Promise<void> {
   if (values.intercept && values.client === undefined) usageError('--intercept runs a --client command through the kit\'s proxy: give --client "<command>"');
   if (values['part-size'] !== undefined && (server || values.replay !== undefined))
     usageError('--part-size sets the part size of client runs: leave out --server and --replay');
-  const partSize = values['part-size'] === undefined ? undefined : integerOption('conformance', 'part-size', values['part-size'], DEFAULT_PART_SIZE, MIN_PART_SIZE);
+  const partSize =
+    values['part-size'] === undefined ? undefined : integerOption('conformance', 'part-size', values['part-size'], DEFAULT_PART_SIZE, MIN_PART_SIZE);
   if (partSize !== undefined && partSize > MAX_PART_SIZE)
     usageError(`--part-size takes ${MIN_PART_SIZE} to ${MAX_PART_SIZE} bytes (128 MiB), got "${values['part-size']}"`);
   const outcome = await runConformance({

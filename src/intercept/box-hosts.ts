@@ -2,12 +2,7 @@
  * Box's own hosts, as clients call them, and where their API sits on each. Clients that cannot be
  * pointed anywhere (rclone, scripts written from Box's guide) call these; --intercept answers them.
  */
-export interface PublicHost {
-  /** e.g. https://upload.box.com */
-  origin: string;
-  /** The path the API lives under on that host, e.g. /api/2.0 */
-  apiPrefix: string;
-}
+import type { PublicHost } from '../server/state.ts';
 
 export const BOX_HOSTS: Readonly<Record<string, PublicHost>> = {
   'upload.box.com': { origin: 'https://upload.box.com', apiPrefix: '/api/2.0' },

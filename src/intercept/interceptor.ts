@@ -5,7 +5,8 @@
  */
 import type { Duplex } from 'node:stream';
 import { createRunAuthority } from './authority.ts';
-import { BOX_HOSTS, BOX_UPLOAD_BASE_URL, type PublicHost } from './box-hosts.ts';
+import type { PublicHost } from '../server/state.ts';
+import { BOX_HOSTS, BOX_UPLOAD_BASE_URL } from './box-hosts.ts';
 import type { ProxyAccess } from './environment.ts';
 import type { ProxyLog } from './evidence.ts';
 import { startInterceptProxy } from './proxy.ts';

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { mkdtemp } from 'node:fs/promises';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type RequestContext, authenticate } from './context.ts';
@@ -9,7 +10,7 @@ import type { FaultPlan, FaultReportEntry } from './faults.ts';
 import { type Exchange, TrafficRecorder, redactHeaders } from './recorder.ts';
 import { drainThenFail, fail, reply } from './replies.ts';
 import { matchRoute } from './routes.ts';
-import { API_PREFIX, type ServerState, faultReport, setFaultPlan } from './state.ts';
+import { API_PREFIX, type PublicHost, type ServerState, faultReport, setFaultPlan } from './state.ts';
 import { type StoredFile, UploadStore, randomHex } from './store.ts';
 
 export { operationOf } from './routes.ts';
@@ -49,10 +50,20 @@ export interface SimulatedServer {
   traffic(): Exchange[];
   clearTraffic(): void;
   storedFile(id: string): { entry: StoredFile['entry']; paths: string[] } | undefined;
+  /**
+   * Serves a connection made to `host` (decrypted by the --intercept proxy): its requests are answered
+   * under the host's API prefix, and the session endpoints it is handed are on that host.
+   */
+  acceptConnection(socket: Duplex, host: PublicHost): void;
   close(): Promise<void>;
 }
 
 const MiB = 1024 * 1024;
+
+/** `/2.0/folders/0/items` on api.box.com is this server's `/api/2.0/folders/0/items`; undefined outside the host's API. */
+function publicApiPath(host: PublicHost, path: string): string | undefined {
+  return path.startsWith(`${host.apiPrefix}/`) ? `${API_PREFIX}${path.slice(host.apiPrefix.length)}` : undefined;
+}
 
 async function dispatch(state: ServerState, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const exchange = state.recorder.begin({
@@ -61,7 +72,9 @@ async function dispatch(state: ServerState, req: IncomingMessage, res: ServerRes
     requestHeaders: redactHeaders(req.headers),
     auth: authenticate(req, state.config.token),
   });
-  const ctx: RequestContext = { state, req, res, url: new URL('http://invalid/'), exchange, requestId: randomHex(6).toLowerCase() };
+  const publicHost = state.publicHosts.get(req.socket);
+  const apiBase = publicHost ? `${publicHost.origin}${publicHost.apiPrefix}` : `${state.origin}${API_PREFIX}`;
+  const ctx: RequestContext = { state, req, res, url: new URL('http://invalid/'), exchange, requestId: randomHex(6).toLowerCase(), apiBase };
   res.once('close', () => {
     if (!res.writableFinished && !exchange.dropped) exchange.clientAborted = true;
     exchange.endMs = performance.now();
@@ -72,7 +85,9 @@ async function dispatch(state: ServerState, req: IncomingMessage, res: ServerRes
     return drainThenFail(ctx, 400, 'bad_request', 'Malformed request target');
   }
   const method = req.method ?? 'GET';
-  const path = ctx.url.pathname;
+  // A public host serves its API prefix (as this server's /api/2.0) and nothing else: no control API there.
+  const path = publicHost ? publicApiPath(publicHost, ctx.url.pathname) : ctx.url.pathname;
+  if (path === undefined) return drainThenFail(ctx, 404, 'not_found', `No endpoint ${method} ${ctx.url.pathname} on ${publicHost?.origin}`);
   if (path === '/' && method === 'GET') return reply(ctx, 200, { name: 'box-upload-simulator', baseUrl: `${state.origin}${API_PREFIX}` });
   const route = matchRoute(method, path);
   exchange.op = route.op;
@@ -106,6 +121,7 @@ export async function startSimulatedServer(options: SimulatedServerOptions = {})
     recorder: new TrafficRecorder(),
     plan: { instructions: [], fired: [] },
     origin: '',
+    publicHosts: new WeakMap(),
   };
 
   const server: Server = createServer((req, res) => {
@@ -113,7 +129,7 @@ export async function startSimulatedServer(options: SimulatedServerOptions = {})
       // A bug of the simulator, not of the client: say so plainly.
       const exchange = state.recorder.begin({ method: req.method ?? '', url: req.url ?? '', requestHeaders: {}, auth: 'missing' });
       exchange.endMs = performance.now();
-      const ctx: RequestContext = { state, req, res, exchange, requestId: 'simulator', url: new URL('http://x/') };
+      const ctx: RequestContext = { state, req, res, exchange, requestId: 'simulator', url: new URL('http://x/'), apiBase: '' };
       fail(ctx, 500, 'simulator_error', `The simulated server failed: ${error instanceof Error ? error.message : String(error)}`);
     });
   });
@@ -133,6 +149,10 @@ export async function startSimulatedServer(options: SimulatedServerOptions = {})
     faultReport: () => faultReport(state),
     traffic: () => state.recorder.exchanges().filter((exchange) => exchange.op !== 'control'),
     clearTraffic: () => state.recorder.clear(),
+    acceptConnection: (socket, host) => {
+      state.publicHosts.set(socket, host);
+      server.emit('connection', socket);
+    },
     storedFile: (id) => {
       const file = store.files.get(id);
       return file ? { entry: file.entry, paths: [...file.paths] } : undefined;

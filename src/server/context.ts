@@ -10,6 +10,8 @@ export interface RequestContext {
   url: URL;
   readonly exchange: Exchange;
   readonly requestId: string;
+  /** The API base URL as the client addressed it: the server's own, or a public host's (--intercept). */
+  readonly apiBase: string;
 }
 
 /** A header's value; a repeated header counts as malformed and reads as its joined values. */

@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { type Span, coverageOf, spansOverlap } from '../protocol/parts.ts';
 import type { BoxFile, UploadPart } from '../protocol/shapes.ts';
 import type { FaultInstruction } from './faults.ts';
+import { type FileAttributes, fileEntry } from './items.ts';
 
 const READ_CHUNK = 1024 * 1024;
 
@@ -54,6 +55,7 @@ export class UploadStore {
   readonly sessions = new Map<string, Session>();
   readonly files = new Map<string, StoredFile>();
   #nextFileId = 1_000_000_001;
+  #nextVersionId = 2_000_000_001;
   readonly #dir: string;
 
   constructor(dir: string) {
@@ -72,6 +74,11 @@ export class UploadStore {
   conflictingPart(session: Session, span: Span): StoredPart | undefined {
     for (const part of session.parts.values()) if (spansOverlap(part, span)) return part;
     return undefined;
+  }
+
+  /** The entries of the files committed into `folderId`. */
+  filesIn(folderId: string): BoxFile[] {
+    return [...this.files.values()].filter((file) => file.entry.parent.id === folderId).map((file) => file.entry);
   }
 
   fileNamed(folderId: string, name: string): StoredFile | undefined {
@@ -112,19 +119,23 @@ export class UploadStore {
   }
 
   /** Makes `paths` (the session's committed parts) a file; the session no longer owns them. */
-  addFile(session: Session, paths: string[], sha1Hex: string): StoredFile {
+  addFile(session: Session, paths: string[], sha1Hex: string, attributes: FileAttributes = {}): StoredFile {
     const existing = session.fileId ? this.files.get(session.fileId) : undefined;
-    const id = existing?.entry.id ?? String(this.#nextFileId++);
-    const entry: BoxFile = {
-      type: 'file',
-      id,
-      etag: existing ? String(Number(existing.entry.etag ?? 0) + 1) : '0',
+    const now = Date.now();
+    const entry: BoxFile = fileEntry({
+      id: existing?.entry.id ?? String(this.#nextFileId++),
+      version: existing ? Number(existing.entry.etag ?? 0) + 1 : 0,
       name: session.fileName,
       size: session.fileSize,
       sha1: sha1Hex,
-      parent: { type: 'folder', id: session.folderId },
-      created_at: new Date().toISOString(),
-    };
+      folderId: session.folderId,
+      versionId: String(this.#nextVersionId++),
+      createdAt: now,
+      modifiedAt: now,
+      attributes,
+      previous: existing?.entry,
+    });
+    const id = entry.id;
     const file = { entry, paths };
     this.files.set(id, file);
     const kept = new Set(paths);

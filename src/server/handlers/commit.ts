@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseDigest } from '../../protocol/digest.ts';
 import { type UploadPart, checkCommitBody } from '../../protocol/shapes.ts';
 import { receiveJson } from '../body.ts';
+import { type FileAttributes, commitAttributesOf } from '../items.ts';
 import { type RequestContext, headerOf } from '../context.ts';
 import { MAX_JSON_BYTES, fail, markAborted, reply } from '../replies.ts';
 import type { Session } from '../store.ts';
@@ -20,6 +21,8 @@ export const commitSession = withSession(async (ctx, session) => {
   if (!digest.ok) return fail(ctx, 400, 'bad_digest', digest.reason);
   const checked = checkCommitBody(body.value);
   if (!checked.ok) return fail(ctx, checked.status, checked.code, checked.message);
+  const attributes = commitAttributesOf(body.value);
+  if (!attributes.ok) return fail(ctx, attributes.status, attributes.code, attributes.message);
   session.commitAttempts += 1;
   const fault = fireFault(ctx, session, { op: 'commit', attempt: session.commitAttempts });
   if (fault?.kind === 'delay') await sleep(fault.ms);
@@ -31,7 +34,7 @@ export const commitSession = withSession(async (ctx, session) => {
   }
   while (session.committing) await session.committing.catch(() => undefined);
   if (session.state !== 'open') return fail(ctx, 404, 'not_found', 'Upload session not found');
-  const work = finishCommit(ctx, session, checked.value, digest.value);
+  const work = finishCommit(ctx, session, checked.value, digest.value, attributes.value);
   session.committing = work;
   try {
     await work;
@@ -40,7 +43,7 @@ export const commitSession = withSession(async (ctx, session) => {
   }
 });
 
-async function finishCommit(ctx: RequestContext, session: Session, listed: UploadPart[], expected: Buffer): Promise<void> {
+async function finishCommit(ctx: RequestContext, session: Session, listed: UploadPart[], expected: Buffer, attributes: FileAttributes): Promise<void> {
   const { store } = ctx.state;
   const problem = store.commitPartsProblem(session, listed);
   if (problem) return fail(ctx, 400, 'invalid_commit_parts', problem);
@@ -56,7 +59,7 @@ async function finishCommit(ctx: RequestContext, session: Session, listed: Uploa
     return fail(ctx, 400, 'digest_mismatch', `File digest was incorrect. Actual: ${actual.toString('base64')} Expected: ${expected.toString('base64')}`);
   }
   const previous = session.fileId ? store.files.get(session.fileId) : undefined;
-  const file = store.addFile(session, paths, actual.toString('hex'));
+  const file = store.addFile(session, paths, actual.toString('hex'), attributes);
   if (previous) await Promise.all(previous.paths.map((path) => rm(path, { force: true })));
   session.state = 'committed';
   session.committedFile = file;

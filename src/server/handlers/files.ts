@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
 import type { RequestContext, RouteHandler } from '../context.ts';
+import { projectFields } from '../items.ts';
 import { drainThenFail, reply } from '../replies.ts';
 import type { StoredFile } from '../store.ts';
 
@@ -13,8 +14,8 @@ function withFile(handler: (ctx: RequestContext, file: StoredFile) => void | Pro
   };
 }
 
-/** GET /files/{id} */
-export const fileInfo = withFile((ctx, file) => reply(ctx, 200, file.entry));
+/** GET /files/{id}, `fields` honoured */
+export const fileInfo = withFile((ctx, file) => reply(ctx, 200, projectFields(file.entry, ctx.url.searchParams.get('fields'))));
 
 /** DELETE /files/{id} */
 export const deleteFile = withFile(async (ctx, file) => {

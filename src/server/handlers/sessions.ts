@@ -3,14 +3,13 @@ import { type UploadSession, checkCreateSessionBody } from '../../protocol/shape
 import { receiveJson } from '../body.ts';
 import type { RequestContext, RouteHandler } from '../context.ts';
 import { drainThenFail, fail, markAborted, reply } from '../replies.ts';
-import { API_PREFIX } from '../state.ts';
 import { type Session, type StoredFile, randomHex } from '../store.ts';
 
 const SESSION_ID = /^[0-9A-F]{32}$/;
 const MAX_CREATE_BYTES = 64 * 1024;
 
 export function sessionJson(ctx: RequestContext, session: Session): UploadSession {
-  const base = `${ctx.state.origin}${API_PREFIX}/files/upload_sessions/${session.id}`;
+  const base = `${ctx.apiBase}/files/upload_sessions/${session.id}`;
   return {
     id: session.id,
     type: 'upload_session',

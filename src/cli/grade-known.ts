@@ -27,11 +27,11 @@ function commandVersion(command: string, args: string[]): Promise<string> {
   });
 }
 
-function grade(command: string, reportDir: string): Promise<ConformanceReport | undefined> {
+function grade(command: string, kitArgs: readonly string[], reportDir: string): Promise<ConformanceReport | undefined> {
   return new Promise((resolve) => {
     const child = spawn(
       process.execPath,
-      ['--no-warnings', '--import', './src/register.mjs', 'src/cli/conformance.ts', '--client', command, '--report-dir', reportDir],
+      ['--no-warnings', '--import', './src/register.mjs', 'src/cli/conformance.ts', '--client', command, ...kitArgs, '--report-dir', reportDir],
       {
         cwd: KIT_ROOT,
         stdio: ['ignore', 'ignore', 'inherit'],
@@ -52,7 +52,8 @@ for (const client of KNOWN_CLIENTS) {
     ? `${client.package.name} ${await versionOf(client.package.module)}`
     : (await Promise.all((client.versionCommands ?? []).map(([command, args]) => commandVersion(command, args)))).join(', ');
   process.stderr.write(`grading ${client.name} (${version})…\n`);
-  const report = await grade(client.command, join(KIT_ROOT, 'reports', 'known', client.id));
+  const report = await grade(client.command, client.kitArgs ?? [], join(KIT_ROOT, 'reports', 'known', client.id));
+  const command = `\`${client.command}\`${client.kitArgs ? ` \`${client.kitArgs.join(' ')}\`` : ''}`;
   const failed = report?.rules.filter((rule) => rule.status === 'failed') ?? [];
   const list = (level: string) =>
     failed
@@ -61,8 +62,8 @@ for (const client of KNOWN_CLIENTS) {
       .join(', ') || '—';
   rows.push(
     report
-      ? `| ${client.name} | ${version} | \`${client.command}\` | **${report.verdict}** | ${report.summary.passed}/${report.rules.length} | ${list('MUST')} | ${list('SHOULD')} |`
-      : `| ${client.name} | ${version} | \`${client.command}\` | the kit could not run | | | |`,
+      ? `| ${client.name} | ${version} | ${command} | **${report.verdict}** | ${report.summary.passed}/${report.rules.length} | ${list('MUST')} | ${list('SHOULD')} |`
+      : `| ${client.name} | ${version} | ${command} | the kit could not run | | | |`,
   );
 }
 

@@ -3,6 +3,8 @@ export interface KnownClient {
   id: string;
   name: string;
   command: string;
+  /** Options of the kit the client is graded with, e.g. --intercept for a client that calls Box's own hosts. */
+  kitArgs?: string[];
   /** The npm package graded (module: the name it is installed under). */
   package?: { name: string; module: string };
   /** Otherwise, how to ask the tool it runs for its version. */
@@ -30,5 +32,24 @@ export const KNOWN_CLIENTS: readonly KnownClient[] = [
       ['curl', ['--version']],
       ['openssl', ['version']],
     ],
+  },
+  {
+    id: 'guide-recipe-box-urls',
+    name: "the guide's recipe with Box's own URL, intercepted",
+    command: 'bash clients/guide-recipe-box-urls.sh',
+    kitArgs: ['--intercept'],
+    versionCommands: [
+      ['curl', ['--version']],
+      ['openssl', ['version']],
+    ],
+  },
+  {
+    id: 'rclone',
+    name: "rclone's Box backend (copyto), as it ships, intercepted",
+    command: 'bash clients/rclone.sh',
+    // rclone sends files up to its cutoff (at least 50,000,000 bytes) in one request: parts of 16 MiB make
+    // every scenario's file of 3 parts or more an upload session.
+    kitArgs: ['--intercept', '--part-size', '16777216'],
+    versionCommands: [['rclone', ['version']]],
   },
 ];

@@ -47,6 +47,7 @@ function grade(command: string, kitArgs: readonly string[], reportDir: string): 
 }
 
 const rows: string[] = [];
+const details: string[] = [];
 for (const client of KNOWN_CLIENTS) {
   const version = client.package
     ? `${client.package.name} ${await versionOf(client.package.module)}`
@@ -65,6 +66,9 @@ for (const client of KNOWN_CLIENTS) {
       ? `| ${client.name} | ${version} | ${command} | **${report.verdict}** | ${report.summary.passed}/${report.rules.length} | ${list('MUST')} | ${list('SHOULD')} |`
       : `| ${client.name} | ${version} | ${command} | the kit could not run | | | |`,
   );
+  const evidence = failed.map((rule) => `- **${rule.id}** (${rule.level}): ${rule.evidence.replaceAll('\n', ' ')}`);
+  if (client.note || evidence.length > 0)
+    details.push([`### ${client.name}`, ...(client.note ? ['', client.note] : []), ...(evidence.length > 0 ? ['', ...evidence] : [])].join('\n'));
 }
 
 const kit = JSON.parse(await readFile(join(KIT_ROOT, 'package.json'), 'utf8')) as { version: string };
@@ -81,7 +85,8 @@ const formatted = async (path: string, text: string) => {
   return prettier.format(text, { ...(await prettier.resolveConfig(path)), filepath: path });
 };
 const docPath = join(KIT_ROOT, 'docs', 'known-clients.md');
-await writeFile(docPath, await formatted(docPath, `# Known clients, graded\n\n${table}\n`));
+const evidence = `## What each failed, and the evidence\n\nThe first finding the kit reported for each rule a client failed; the whole evidence is in its reports.\n\n${details.join('\n\n')}`;
+await writeFile(docPath, await formatted(docPath, `# Known clients, graded\n\n${table}\n\n${evidence}\n`));
 const readmePath = join(KIT_ROOT, 'README.md');
 const readme = await readFile(readmePath, 'utf8');
 const start = readme.indexOf(START);

@@ -118,11 +118,12 @@ describe('--part-size', () => {
       [['--replay', 'nowhere', '--part-size', '2048'], /--part-size sets the part size of client runs/],
       [['--intercept'], /--intercept runs a --client command/],
     ];
-    for (const [args, message] of cases) {
-      const { code, stderr } = await runKit(args);
+    const outcomes = await Promise.all(cases.map(([args]) => runKit(args)));
+    cases.forEach(([args, message], index) => {
+      const { code, stderr } = outcomes[index] ?? { code: null, stderr: '' };
       assert.equal(code, 2, args.join(' '));
       assert.match(stderr, message, args.join(' '));
       assert.equal(stderr.trim().split('\n').length, 1, stderr);
-    }
+    });
   });
 });

@@ -111,13 +111,16 @@ describe('the interception proxy and its CA', () => {
       assert.equal(status, 403, target);
       assert.match(body, /nothing leaves this machine/);
     }
-    const plain = await curl(['-o', '/dev/null', '-w', '%{http_code}', 'http://upload.box.com/api/2.0/files/upload_sessions'], { http_proxy: proxy.url });
+    const plain = await curl(['-o', '/dev/null', '-w', '%{http_code}', 'http://upload.box.com/api/2.0/files/upload_sessions?access_token=s3cret'], {
+      http_proxy: proxy.url,
+    });
     assert.equal(plain.stdout, '403');
     const log = proxy.log();
     assert.equal(log.counts.refused - before, 5);
     const evidence = describeProxyLog(log);
     assert.match(evidence, /CONNECT example\.com:443: refused \(403\)/);
-    assert.match(evidence, /GET http:\/\/upload\.box\.com\/api\/2\.0\/files\/upload_sessions: refused/);
+    assert.match(evidence, /GET http:\/\/upload\.box\.com\/api\/2\.0\/files\/upload_sessions\?…: refused/);
+    assert.doesNotMatch(evidence, /s3cret/);
   });
 
   test('a client that rejects the certificate: the alert it sent is logged and named in the kit error', async () => {

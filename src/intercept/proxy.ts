@@ -69,7 +69,9 @@ export async function startInterceptProxy(options: InterceptProxyOptions): Promi
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     // A plain-HTTP proxy request (absolute URL) or a request to the proxy itself: nothing is forwarded.
-    note({ kind: 'refused', target: `${req.method} ${req.url}` });
+    // The query is left out of the evidence: it may carry a secret (access_token=…).
+    const url = req.url ?? '';
+    note({ kind: 'refused', target: `${req.method} ${url.includes('?') ? `${url.slice(0, url.indexOf('?'))}?…` : url}` });
     req.resume();
     res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
     res.end(refusal);

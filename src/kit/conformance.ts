@@ -58,6 +58,10 @@ export interface ConformanceOptions {
   timeoutMs: number;
   /** Per server answer, 429 and 202 Retry-After waits included (default 120 s): --timeout for server runs. */
   answerTimeoutMs?: number;
+  /** Run the client command through the kit's proxy, which answers Box's own hosts (--intercept). */
+  intercept?: boolean;
+  /** part_size of the client runs (--part-size); each scenario's own when absent. */
+  partSize?: number;
   /** Progress and summary lines. */
   print: (line: string) => void;
 }
@@ -175,6 +179,8 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   const worldParameters: KitWorldParameters = {
     client: options.clientCommand === undefined ? { kind: 'reference' } : { kind: 'command', command: options.clientCommand },
     timeoutMs: options.timeoutMs,
+    intercept: options.intercept ?? false,
+    partSize: options.partSize ?? null,
     token: randomId(16),
     folderId: '0',
     seed: randomId(8),

@@ -12,6 +12,8 @@ export interface RequestContext {
   readonly requestId: string;
   /** Length of the answer's JSON, once answered: what the traffic record charges for it. */
   responseBytes: number;
+  /** The API base URL as the client addressed it: the server's own, or a public host's (--intercept). */
+  readonly apiBase: string;
 }
 
 /** A header's value; a repeated header counts as malformed and reads as its joined values. */

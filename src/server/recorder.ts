@@ -1,6 +1,21 @@
 import type { FaultAction } from './faults.ts';
 
-export type Operation = 'create' | 'create-version' | 'part' | 'list' | 'status' | 'commit' | 'abort' | 'log' | 'file' | 'control' | 'other';
+export type Operation =
+  | 'create'
+  | 'create-version'
+  | 'part'
+  | 'list'
+  | 'status'
+  | 'commit'
+  | 'abort'
+  | 'log'
+  | 'file'
+  /** Box's API around uploads: the preflight check, a folder's items, the single-request upload (refused). */
+  | 'preflight'
+  | 'folder'
+  | 'upload'
+  | 'control'
+  | 'other';
 
 /** How a request authenticated; the token itself is never kept. */
 export type AuthClass = 'valid' | 'wrong-token' | 'missing' | 'malformed';

@@ -7,6 +7,7 @@ import { referenceClient } from '../../src/adapters/reference.ts';
 import { type RecordedRun, type RunContext, type RunSetup, forgetSources, runClientOnce } from '../../src/kit/client-run.ts';
 import { type GeneratedOutcome, checkGeneratedCases } from '../../src/kit/generated.ts';
 import type { KitWorldParameters } from '../../src/kit/world-parameters.ts';
+import type { Interceptor } from '../../src/intercept/interceptor.ts';
 
 /** One run per distinct setup: scenarios that put the client in the same situation judge the same run. */
 const runs = new Map<string, Promise<RecordedRun>>();
@@ -14,6 +15,8 @@ let generated: Promise<GeneratedOutcome> | undefined;
 /** Runs (and the generated outcome) whose findings a scenario has attached already: each is reported once. */
 const reported = new Set<string>();
 let client: ClientUnderTest | undefined;
+/** --intercept: the run's CA, made once (loaded only then). */
+let interceptor: Promise<Interceptor> | undefined;
 
 function clientFor(parameters: KitWorldParameters): ClientUnderTest {
   client ??= parameters.client.kind === 'command' ? commandClient(parameters.client.command) : referenceClient();
@@ -48,14 +51,23 @@ export class KitWorld extends World<KitWorldParameters> {
 
   runContext(): RunContext {
     const { parameters } = this;
-    return { workDir: parameters.workDir, token: parameters.token, folderId: parameters.folderId, timeoutMs: parameters.timeoutMs, seed: parameters.seed };
+    if (parameters.intercept)
+      interceptor ??= import('../../src/intercept/interceptor.ts').then(({ createInterceptor }) => createInterceptor(parameters.workDir));
+    return {
+      workDir: parameters.workDir,
+      token: parameters.token,
+      folderId: parameters.folderId,
+      timeoutMs: parameters.timeoutMs,
+      seed: parameters.seed,
+      intercept: interceptor,
+    };
   }
 
   /** The generated-case check, run once per process for all the scenarios that judge it. */
   async generatedOutcome(): Promise<GeneratedOutcome> {
     const { runs: count, seed } = this.parameters.generated;
     if (count < 1) throw new Error(`${KIT_ERROR_MARKER}no generated cases were asked for: run with --generated or --runs <n>`);
-    generated ??= checkGeneratedCases(clientFor(this.parameters), this.runContext(), { runs: count, seed });
+    generated ??= checkGeneratedCases(clientFor(this.parameters), this.runContext(), { runs: count, seed, partSize: this.parameters.partSize ?? undefined });
     return asKitError(generated);
   }
 }
@@ -78,6 +90,7 @@ AfterAll(async function () {
   generated = undefined;
   forgetSources();
   client = undefined;
+  interceptor = undefined;
   const dir = process.env.KIT_WORK_DIR;
   if (dir) await rm(dir, { recursive: true, force: true });
 });

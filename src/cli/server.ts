@@ -1,7 +1,7 @@
 import { startSimulatedServer } from '../server/app.ts';
-import { integerOption, parseCommandLine, usageError } from './args.ts';
+import { integerOption, invocation, parseCommandLine, usageError } from './args.ts';
 
-const USAGE = `Usage: npm run server -- [options]
+const USAGE = `Usage: ${invocation('server')} [options]
 
 Runs the simulated Box upload server on 127.0.0.1 until interrupted, with its fault control API, so that
 a client test suite in any language can use it. Prints the API base URL on the first line.

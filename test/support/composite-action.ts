@@ -3,10 +3,10 @@
 // (its `${{ inputs.* }}` expressions evaluated), honouring `if:`. `uses:` steps (setup-node,
 // upload-artifact) need GitHub itself and are skipped. Only the expressions the kit's action uses are
 // understood; anything else is an error, so that the action cannot grow one this runner would misread.
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { run } from './package.ts';
 
 export interface ActionStep {
   name?: string;
@@ -86,22 +86,6 @@ function condition(expression: string | undefined, context: Context): boolean {
   });
 }
 
-function bash(script: string, options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['--noprofile', '--norc', '-eo', 'pipefail', script], {
-      cwd: options.cwd,
-      env: options.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 const parseOutputFile = (text: string) =>
   Object.fromEntries(
     text
@@ -146,7 +130,8 @@ export async function runCompositeAction(options: {
     const cwd = step['working-directory'] === undefined ? workspace : substitute(step['working-directory'], context);
     await mkdir(cwd, { recursive: true });
     const stepEnv = Object.fromEntries(Object.entries(step.env ?? {}).map(([key, text]) => [key, substitute(String(text), context)]));
-    const result = await bash(script, {
+    // GitHub's runner starts a bash step as `bash --noprofile --norc -eo pipefail {0}`.
+    const result = await run('bash', ['--noprofile', '--norc', '-eo', 'pipefail', script], {
       cwd,
       env: {
         ...options.env,

@@ -2,9 +2,9 @@ import { type RemoteServer, runConformance } from '../kit/conformance.ts';
 import { readFile } from 'node:fs/promises';
 import { parseExpectedFailures } from '../grader/results.ts';
 import { ruleById } from '../protocol/rules.ts';
-import { integerOption, parseCommandLine, usageError as usage } from './args.ts';
+import { integerOption, invocation, parseCommandLine, usageError as usage } from './args.ts';
 
-const USAGE = `Usage: npm run conformance -- [options]
+const USAGE = `Usage: ${invocation('conformance')} [options]
 
 With no option, grades the kit's reference uploader against the client rules and the embedded simulated
 Box upload server against the server rules (both in one report).

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ConformanceReport } from '../../src/grader/reports.ts';
 import { CLIENT_RULE_IDS } from '../../src/protocol/rules.ts';
+import { validReport } from './report-schema.ts';
 
 export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const MINIMAL_CLIENT = 'node test/fixtures/clients/minimal-client.mjs';
@@ -21,9 +22,9 @@ export async function runKit(args: string[]): Promise<{ code: number | null; std
   child.stdout.on('data', (chunk) => (stdout += chunk));
   child.stderr.on('data', (chunk) => (stderr += chunk));
   const code = await new Promise<number | null>((done) => child.on('close', done));
-  const report = await readFile(join(reportDir, 'conformance.json'), 'utf8')
-    .then((text) => JSON.parse(text) as ConformanceReport)
-    .catch(() => undefined);
+  const text = await readFile(join(reportDir, 'conformance.json'), 'utf8').catch(() => undefined);
+  // Every report any test produces must match the published schema.
+  const report = text === undefined ? undefined : validReport(JSON.parse(text));
   return { code, stdout, stderr, report, reportDir };
 }
 

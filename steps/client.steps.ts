@@ -12,10 +12,12 @@ import {
   RETRY_FIRST_TOLERANCE_MS,
 } from '../src/protocol/rules.ts';
 import type { FaultAction } from '../src/server/faults.ts';
+import { describeProxyLog } from '../src/intercept/evidence.ts';
 import type { KitWorld } from './support/world.ts';
 
+// --part-size replaces the scenario's own part size; every file below is described in parts of it.
 Given('the server cuts files into parts of {int} bytes', function (this: KitWorld, partSize: number) {
-  this.setup.partSize = partSize;
+  this.setup.partSize = this.parameters.partSize ?? partSize;
 });
 
 Given('a file of {int} bytes', function (this: KitWorld, size: number) {
@@ -61,9 +63,13 @@ Given(/^the server answers every commit with (\d{3}) (\w+)$/, function (this: Ki
 
 // No Cucumber time limit here: every adapter kills the client at the run's own --timeout.
 When('the client uploads the file', { timeout: -1 }, async function (this: KitWorld) {
-  const { outcome, run, runId, judgement } = await this.uploadWithClient();
+  const { outcome, run, runId, judgement, proxyLog } = await this.uploadWithClient();
   const exit = outcome.timedOut ? 'killed at the timeout' : `exit code ${outcome.exitCode}`;
-  this.attach(`client ${exit} after ${outcome.durationMs.toFixed(0)} ms\n--- stdout ---\n${outcome.stdout}\n--- stderr ---\n${outcome.stderr}`, 'text/plain');
+  const proxy = proxyLog ? `\n--- through the proxy (--intercept) ---\n${describeProxyLog(proxyLog)}` : '';
+  this.attach(
+    `client ${exit} after ${outcome.durationMs.toFixed(0)} ms\n--- stdout ---\n${outcome.stdout}\n--- stderr ---\n${outcome.stderr}${proxy}`,
+    'text/plain',
+  );
   this.attach(JSON.stringify(clientRunAttachment(runId, run)), CLIENT_RUN_MEDIA_TYPE);
   // The run judged on every rule: attached by the first scenario that uses the run, so each finding counts once.
   const findings = findingsOf(judgement);

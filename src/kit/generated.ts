@@ -80,11 +80,16 @@ export type GeneratedOutcome =
   | { failed: true; runs: number; seed: number; counterexample: GeneratedCase; description: string; shrinks: number; failures: Record<string, Finding[]> };
 
 /** Runs the client on `runs` generated cases; every MUST client rule must hold in each. */
-export async function checkGeneratedCases(client: ClientUnderTest, context: RunContext, options: { runs: number; seed: number }): Promise<GeneratedOutcome> {
+export async function checkGeneratedCases(
+  client: ClientUnderTest,
+  context: RunContext,
+  options: { runs: number; seed: number; partSize?: number },
+): Promise<GeneratedOutcome> {
+  const partSize = options.partSize ?? GENERATED_PART_SIZE;
   const mustRules = rulesFor('client').filter((rule) => rule.level === 'MUST');
   const failuresByCase = new Map<string, Record<string, Finding[]>>();
-  const property = fc.asyncProperty(generatedCaseArbitrary(GENERATED_PART_SIZE), async (generated) => {
-    const { judgement } = await runClientOnce(client, { fileSize: generated.fileSize, partSize: GENERATED_PART_SIZE, faults: faultsFor(generated) }, context);
+  const property = fc.asyncProperty(generatedCaseArbitrary(partSize), async (generated) => {
+    const { judgement } = await runClientOnce(client, { fileSize: generated.fileSize, partSize, faults: faultsFor(generated) }, context);
     const failures: Record<string, Finding[]> = {};
     for (const rule of mustRules) {
       const verdict = isClientRuleId(rule.id) ? judgement.verdicts[rule.id] : undefined;
@@ -104,7 +109,7 @@ export async function checkGeneratedCases(client: ClientUnderTest, context: RunC
     runs: options.runs,
     seed: options.seed,
     counterexample,
-    description: describeCase(counterexample, GENERATED_PART_SIZE),
+    description: describeCase(counterexample, partSize),
     shrinks: details.numShrinks,
     failures: failures ?? {},
   };

@@ -255,4 +255,23 @@ describe('client checks on one run', () => {
       .run(0, faults);
     assert.deepEqual(failedIn(late), ['C-RETRY-FIRST']);
   });
+
+  test('a client that stops after a 202 fails C-COMMIT-RETRY-AFTER alone: the commit fault left unfired concerns no other rule', () => {
+    const later: FaultAction = { kind: 'retry-later', retryAfter: 1 };
+    const run = new Traffic()
+      .create()
+      .part(0, { at: 2, end: 5 })
+      .part(1, { at: 3, end: 6 })
+      .part(2, { at: 4, end: 7 })
+      .commit(8, [0, 1, 2], 202)
+      .run(1, [
+        { op: 'commit', attempt: 1, action: later },
+        { op: 'commit', attempt: 2, action: later },
+      ]);
+    run.faults = run.faults.map((entry, index) => ({ ...entry, fired: index === 0 ? 1 : 0 }));
+    const judgement = judgeRun(run, 'r');
+    assert.deepEqual(failedIn(run), ['C-COMMIT-RETRY-AFTER']);
+    assert.equal(judgement.verdicts['C-RETRY'].status, 'not-applicable');
+    assert.equal(judgement.verdicts['C-SUCCESS-HONEST'].status, 'passed');
+  });
 });

@@ -18,7 +18,7 @@ import {
   RETRY_FIRST_TOLERANCE_MS,
   SLOW_SERVER_MS,
 } from '../protocol/rules.ts';
-import { type FaultReportEntry, describeFault } from '../server/faults.ts';
+import { type FaultInstruction, type FaultReportEntry, describeFault } from '../server/faults.ts';
 import type { Exchange } from '../server/recorder.ts';
 import type { BlockedRule, Finding, FindingsAttachment } from './findings.ts';
 import { inFlight } from './in-flight.ts';
@@ -384,7 +384,7 @@ const CLIENT_CHECKS: Readonly<Record<ClientRuleId, Check>> = {
     for (const failed of failures) {
       const retry = laterAttempt(view, failed);
       if (!retry) {
-        drafts.push(at(failed, `${describeExchange(failed)} was never retried`, null));
+        drafts.push({ ...at(failed, `${describeExchange(failed)} was never retried`, null), stops: true });
         continue;
       }
       const retryAfter = failed.status === 429 ? retryAfterOf(failed) : 0;
@@ -509,7 +509,7 @@ const CLIENT_CHECKS: Readonly<Record<ClientRuleId, Check>> = {
       const retryAfter = retryAfterOf(answer);
       const next = view.commits.find((commit) => commit.seq > answer.seq && commit.startMs >= answer.endMs);
       if (!next) {
-        drafts.push(at(answer, `after ${describeExchange(answer)} with Retry-After ${retryAfter}, the client never committed again`, null));
+        drafts.push({ ...at(answer, `after ${describeExchange(answer)} with Retry-After ${retryAfter}, the client never committed again`, null), stops: true });
         continue;
       }
       const waited = next.startMs - answer.endMs;
@@ -535,8 +535,21 @@ const CLIENT_CHECKS: Readonly<Record<ClientRuleId, Check>> = {
 };
 
 /** Planned faults that never fired: the scenario could not put the client in the situation it describes. */
-export function unfiredFaults(run: ClientRun): string[] {
-  return run.faults.filter((entry) => entry.fired === 0).map((entry) => describeFault(entry.instruction));
+export function unfiredFaults(run: ClientRun): FaultReportEntry[] {
+  return run.faults.filter((entry) => entry.fired === 0);
+}
+
+/** The rules whose situation a fault creates: where it never fires, they cannot be judged. */
+function provokedBy({ op, action }: FaultInstruction): ClientRuleId[] {
+  if (op === 'commit') return action.kind === 'retry-later' ? ['C-COMMIT-RETRY-AFTER'] : [];
+  switch (action.kind) {
+    case 'delay':
+      return ['C-PARALLEL-MIN'];
+    case 'overlap':
+      return ['C-OVERLAP-NOT-PERSISTED', 'C-RETRY-FIRST'];
+    default:
+      return ['C-RETRY', 'C-RETRY-FIRST'];
+  }
 }
 
 /**
@@ -552,9 +565,11 @@ export function judgeRun(run: ClientRun, runId: string): RunJudgement {
   const observations = new Map<ClientRuleId, Observation>();
   for (const id of CLIENT_RULE_IDS) {
     let observation = CLIENT_CHECKS[id](view);
-    // The situation the rule needs did not arise because a planned fault never fired: the client skipped that request.
-    if (observation.kind === 'not-applicable' && unfired.length > 0)
-      observation = unobserved(`the planned fault (${unfired.join('; ')}) never fired because the client never sent that request`);
+    // The situation the rule needs did not arise because a planned fault that creates it never fired: the
+    // client never sent that request.
+    const missed = unfired.filter(({ instruction }) => provokedBy(instruction).includes(id)).map(({ instruction }) => describeFault(instruction));
+    if (observation.kind === 'not-applicable' && missed.length > 0)
+      observation = unobserved(`the planned fault (${missed.join('; ')}) never fired because the client never sent that request`);
     observations.set(id, observation);
   }
   const refusals = run.traffic.filter((exchange) => isRefusal(exchange) && !isInjectedRefusal(exchange));
@@ -601,7 +616,7 @@ export function judgeRun(run: ClientRun, runId: string): RunJudgement {
         : `${observation.what}, though the server accepted every request it made${injected.length > 0 ? ' but the injected faults' : ''} (exit code ${run.exit.code})`;
     verdicts[id] = { status: 'failed', findings: [finding(id, { requests: unexplained ? [unexplained.seq] : [], message })] };
   }
-  return { runId, verdicts, unfired };
+  return { runId, verdicts, unfired: unfired.map(({ instruction }) => describeFault(instruction)) };
 }
 
 /** What a run's judgement contributes to the reports: its findings and blocked rules, as data. */

@@ -13,7 +13,7 @@ export interface Exchange {
   method: string;
   /** Path and query. */
   url: string;
-  /** Lower-case names; Authorization is replaced by `Bearer <redacted>`. */
+  /** Lower-case names; Authorization keeps only its scheme as sent: `Bearer <redacted>`, `bearer <redacted>`. */
   requestHeaders: Record<string, string>;
   auth: AuthClass;
   startMs: number;
@@ -67,11 +67,17 @@ export class TrafficRecorder {
   }
 }
 
+/** A credentials header with its secret replaced: the scheme as the client sent it, then `<redacted>`. */
+export function redactCredentials(value: string): string {
+  const scheme = /^\s*([A-Za-z][\w!#$%&'*+.^`|~-]*)\s+\S/.exec(value);
+  return scheme ? `${scheme[1]} <redacted>` : '<redacted>';
+}
+
 export function redactHeaders(headers: NodeJS.Dict<string | string[]>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined) continue;
-    out[name] = name === 'authorization' || name === 'proxy-authorization' ? REDACTED_AUTHORIZATION : String(value);
+    out[name] = name === 'authorization' || name === 'proxy-authorization' ? redactCredentials(String(value)) : String(value);
   }
   return out;
 }

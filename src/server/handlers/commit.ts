@@ -5,6 +5,7 @@ import { type UploadPart, checkCommitBody } from '../../protocol/shapes.ts';
 import { receiveJson } from '../body.ts';
 import { type RequestContext, headerOf } from '../context.ts';
 import { MAX_JSON_BYTES, fail, markAborted, reply } from '../replies.ts';
+import { wholeFileDigest } from '../running-digest.ts';
 import type { Session } from '../store.ts';
 import { answerFault, fireFault } from './injected-faults.ts';
 import { withSession } from './sessions.ts';
@@ -51,7 +52,7 @@ async function finishCommit(ctx: RequestContext, session: Session, listed: Uploa
     });
   }
   const paths = store.partPaths(listed, session);
-  const actual = await store.digestOf(paths);
+  const actual = await wholeFileDigest(session, paths, store);
   if (!actual.equals(expected)) {
     return fail(ctx, 400, 'digest_mismatch', `File digest was incorrect. Actual: ${actual.toString('base64')} Expected: ${expected.toString('base64')}`);
   }

@@ -6,6 +6,7 @@ import { parseContentRange, rangeSize } from '../../protocol/content-range.ts';
 import { parseDigest } from '../../protocol/digest.ts';
 import { receiveBody } from '../body.ts';
 import { headerOf } from '../context.ts';
+import { hashStoredParts } from '../running-digest.ts';
 import { drainThenFail, fail, markAborted, reply } from '../replies.ts';
 import { randomHex } from '../store.ts';
 import { answerFault, fireFault } from './injected-faults.ts';
@@ -90,6 +91,7 @@ export const uploadPart = withSession(async (ctx, session) => {
   }
   const part = { part_id: randomHex(4), offset: range.lo, size, sha1: body.sha1.toString('hex') };
   session.parts.set(range.lo, { ...part, path });
+  hashStoredParts(session);
   if (fault?.kind === 'delay') await sleep(fault.ms);
   reply(ctx, 200, { part });
 });

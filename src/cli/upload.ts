@@ -1,7 +1,6 @@
 import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
-import { SingleBar } from 'cli-progress';
 import { UploadError, uploadFile } from '../uploader/index.ts';
 import { integerOption, parseCommandLine, usageError } from './args.ts';
 
@@ -63,7 +62,8 @@ async function main(): Promise<void> {
   const bar =
     values.quiet || !process.stderr.isTTY
       ? undefined
-      : new SingleBar({ format: '{bar} {percentage}% | {value}/{total} MiB | parts {parts}', stream: process.stderr });
+      : // Loaded only for a terminal: every other run starts without it.
+        new (await import('cli-progress')).SingleBar({ format: '{bar} {percentage}% | {value}/{total} MiB | parts {parts}', stream: process.stderr });
   const MiB = 1024 * 1024;
   try {
     const result = await uploadFile({

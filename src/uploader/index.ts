@@ -139,7 +139,11 @@ export async function uploadFile(options: UploadOptions): Promise<UploadResult> 
     while (!failure) {
       while (!failure && (inFlight.size >= concurrency || retriesPending > 0)) await changes.next();
       if (failure) break;
-      const ready = await upcoming;
+      const ready = await upcoming.catch((error: unknown) => {
+        // The file could not be read: the parts in flight end first, then the session is aborted.
+        failure ??= error instanceof Error ? error : new Error(String(error));
+        return undefined;
+      });
       if (!ready) break;
       upcoming = reader.nextPart();
       upcoming.catch(() => undefined);

@@ -194,6 +194,10 @@ try {
   for (let round = 0; round < runs; round++) {
     await pair(round, plain, held, largeFile, 0);
     for (const latencyMs of [0, LATENCY_MS]) for (const peer of peers) await pair(round, plain, peer, peerFile, latencyMs);
+    if (peers.length === 0 && peerFile !== largeFile) {
+      process.stderr.write(`round ${round + 1}/${runs}: ${plain.label}, ${peerMiB} MiB\n`);
+      rowFor(plain, peerFile, 0).samples.push(await upload(plain, peerFile, 0));
+    }
     if (values.big) {
       const big = sources.get(4096) as Source;
       process.stderr.write(`round ${round + 1}/${runs}: ${plain.label}, 4096 MiB\n`);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { type FileHandle, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { type IncomingMessage, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -39,31 +39,30 @@ async function readAll(reader: PartReader, check: (index: number, body: unknown)
 }
 
 describe('the uploader reads each part once for its digests', () => {
-  test('re-reading: part and whole-file SHA-1 from one pass in 1 KiB chunks, each body a range of the file', async () => {
-    const file = await open(path, 'r');
-    try {
-      const reader = new RereadingReader(file, bytes.length, PART, 1024);
-      const parts = await readAll(reader, (index, body) => {
-        assert.deepEqual(body, { kind: 'file-range', file, offset: index * PART, length: partBytes(index).length, sha1: sha1Of(partBytes(index)) });
-      });
-      assert.equal(parts, 4);
-      assert.deepEqual(reader.wholeFile(), sha1Of(bytes));
-    } finally {
-      await file.close();
-    }
-  });
-
-  test('holding: each body is the part itself, in one of the reader buffers', async () => {
-    const file = await open(path, 'r');
-    try {
-      const reader = new HoldingReader(file, bytes.length, PART, 2);
-      const parts = await readAll(reader, (index, body) => assert.deepEqual(body, partBytes(index)));
-      assert.equal(parts, 4);
-      assert.deepEqual(reader.wholeFile(), sha1Of(bytes));
-    } finally {
-      await file.close();
-    }
-  });
+  const cases: [string, (file: FileHandle) => PartReader, (file: FileHandle, index: number) => unknown][] = [
+    [
+      're-reading: part and whole-file SHA-1 from one pass in 1 KiB chunks, each body a range of the file',
+      (file) => new RereadingReader(file, bytes.length, PART, 1024),
+      (file, index) => ({ kind: 'file-range', file, offset: index * PART, length: partBytes(index).length, sha1: sha1Of(partBytes(index)) }),
+    ],
+    [
+      'holding: each body is the part itself, in one of the reader buffers',
+      (file) => new HoldingReader(file, bytes.length, PART, 2),
+      (_, index) => partBytes(index),
+    ],
+  ];
+  for (const [name, readerOf, expectedBody] of cases) {
+    test(name, async () => {
+      const file = await open(path, 'r');
+      try {
+        const reader = readerOf(file);
+        assert.equal(await readAll(reader, (index, body) => assert.deepEqual(body, expectedBody(file, index))), 4);
+        assert.deepEqual(reader.wholeFile(), sha1Of(bytes));
+      } finally {
+        await file.close();
+      }
+    });
+  }
 
   test('a file shorter than it was said to be fails the read', async () => {
     const file = await open(path, 'r');

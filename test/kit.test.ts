@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { RULES } from '../src/protocol/rules.ts';
-import { MINIMAL_CLIENT, failedRules, runKit } from './support/kit.ts';
+import { HTTP_VARIANTS_CLIENT, MINIMAL_CLIENT, failedRules, rulesWithStatus, runKit } from './support/kit.ts';
 
 describe('the kit end to end', () => {
   test('the default run grades the reference uploader and the embedded server conformant on every rule, and writes every report', async () => {
@@ -19,8 +19,8 @@ describe('the kit end to end', () => {
       allRules,
     );
     assert.ok(report.rules.every((rule) => rule.status === 'passed' && rule.scenarios.length > 0));
-    assert.deepEqual(report.summary, { passed: allRules.length, failed: 0, skipped: 0 });
-    assert.match(stdout.trim().split('\n').at(-1) ?? '', new RegExp(`^${allRules.length} passed, 0 failed, 0 skipped$`));
+    assert.deepEqual(report.summary, { passed: allRules.length, failed: 0, skipped: 0, blocked: 0 });
+    assert.match(stdout.trim().split('\n').at(-1) ?? '', new RegExp(`^${allRules.length} passed, 0 failed, 0 skipped, 0 blocked$`));
     for (const name of ['conformance.md', 'junit.xml', 'conformance.svg', 'cucumber.html', 'messages.ndjson']) {
       assert.ok((await readFile(join(reportDir, name), 'utf8')).length > 0, name);
     }
@@ -37,6 +37,14 @@ describe('the kit end to end', () => {
   test('an independent client without defects is conformant', async () => {
     const { code, report } = await runKit(['--client', MINIMAL_CLIENT]);
     assert.deepEqual(failedRules(report), []);
+    assert.equal(report?.verdict, 'conformant');
+    assert.equal(code, 0);
+  });
+
+  test('a client using what HTTP allows (auth scheme in any case, header names in any case, chunked part bodies, Connection: close, extra JSON fields) is conformant', async () => {
+    const { code, report } = await runKit(['--client', HTTP_VARIANTS_CLIENT]);
+    assert.deepEqual(failedRules(report), []);
+    assert.deepEqual(rulesWithStatus(report, 'blocked'), []);
     assert.equal(report?.verdict, 'conformant');
     assert.equal(code, 0);
   });

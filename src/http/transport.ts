@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { Agent, type Dispatcher, getGlobalDispatcher, request } from 'undici';
@@ -21,6 +22,8 @@ export interface HttpRequest {
   url: string;
   headers: Record<string, string>;
   body?: Uint8Array | string | FileRangeBody;
+  /** Hash a 2xx answer's body instead of keeping it (downloads): the answer then has `content` and an empty `text`. */
+  hashResponseBody?: boolean;
 }
 
 export function isFileRange(body: HttpRequest['body']): body is FileRangeBody {
@@ -37,6 +40,8 @@ export interface JsonResponse {
   body: unknown;
   /** The body as received (for evidence, and for bodies that are not JSON). */
   text: string;
+  /** Length and hex SHA-1 of the body, when the request asked for them (`hashResponseBody`). */
+  content?: { length: number; sha1: string };
 }
 
 /** One HTTP exchange; a network failure comes back as `{ok: false}` instead of a throw. */
@@ -67,7 +72,7 @@ export function undiciTransport(options: UndiciTransportOptions = {}): Transport
     : new Agent({ connections: options.connections ?? 8, headersTimeout: timeout, bodyTimeout: timeout, keepAliveTimeout: 10_000 });
   const chunkBuffers = new ChunkBuffers(2 * (options.connections ?? 8));
   return {
-    async send({ method, url, headers, body }) {
+    async send({ method, url, headers, body, hashResponseBody }) {
       const dispatcher: Dispatcher = own ?? getGlobalDispatcher();
       try {
         const res = isFileRange(body)
@@ -78,6 +83,19 @@ export function undiciTransport(options: UndiciTransportOptions = {}): Transport
               dispatcher,
             })
           : await request(url, { method, headers, body, dispatcher });
+        // Only a success is a download; an error answer is kept as text, to be read and judged.
+        if (hashResponseBody && res.statusCode >= 200 && res.statusCode < 300) {
+          const hash = createHash('sha1');
+          let length = 0;
+          for await (const chunk of res.body as AsyncIterable<Buffer>) {
+            hash.update(chunk);
+            length += chunk.length;
+          }
+          return {
+            ok: true,
+            response: { status: res.statusCode, headers: res.headers, body: undefined, text: '', content: { length, sha1: hash.digest('hex') } },
+          };
+        }
         const text = await res.body.text();
         return { ok: true, response: { status: res.statusCode, headers: res.headers, body: parseJson(text), text } };
       } catch (error) {

@@ -5,9 +5,9 @@
  */
 import fc from 'fast-check';
 import type { ClientUnderTest } from '../adapters/client.ts';
-import { judgeClientRule } from '../grader/client-checks.ts';
+import type { Finding } from '../grader/findings.ts';
 import { totalPartsFor } from '../protocol/parts.ts';
-import { rulesFor } from '../protocol/rules.ts';
+import { isClientRuleId, rulesFor } from '../protocol/rules.ts';
 import type { FaultAction, FaultInstruction } from '../server/faults.ts';
 import { type RunContext, runClientOnce } from './client-run.ts';
 
@@ -77,18 +77,23 @@ export function describeCase(generated: GeneratedCase, partSize: number): string
 
 export type GeneratedOutcome =
   | { failed: false; runs: number; seed: number }
-  | { failed: true; runs: number; seed: number; counterexample: GeneratedCase; description: string; shrinks: number; failures: Record<string, string[]> };
+  | { failed: true; runs: number; seed: number; counterexample: GeneratedCase; description: string; shrinks: number; failures: Record<string, Finding[]> };
 
 /** Runs the client on `runs` generated cases; every MUST client rule must hold in each. */
-export async function checkGeneratedCases(client: ClientUnderTest, context: RunContext, options: { runs: number; seed: number }): Promise<GeneratedOutcome> {
+export async function checkGeneratedCases(
+  client: ClientUnderTest,
+  context: RunContext,
+  options: { runs: number; seed: number; partSize?: number },
+): Promise<GeneratedOutcome> {
+  const partSize = options.partSize ?? GENERATED_PART_SIZE;
   const mustRules = rulesFor('client').filter((rule) => rule.level === 'MUST');
-  const failuresByCase = new Map<string, Record<string, string[]>>();
-  const property = fc.asyncProperty(generatedCaseArbitrary(GENERATED_PART_SIZE), async (generated) => {
-    const { run } = await runClientOnce(client, { fileSize: generated.fileSize, partSize: GENERATED_PART_SIZE, faults: faultsFor(generated) }, context);
-    const failures: Record<string, string[]> = {};
+  const failuresByCase = new Map<string, Record<string, Finding[]>>();
+  const property = fc.asyncProperty(generatedCaseArbitrary(partSize), async (generated) => {
+    const { judgement } = await runClientOnce(client, { fileSize: generated.fileSize, partSize, faults: faultsFor(generated) }, context);
+    const failures: Record<string, Finding[]> = {};
     for (const rule of mustRules) {
-      const judgement = judgeClientRule(rule.id, run);
-      if (judgement.status === 'failed') failures[rule.id] = judgement.findings;
+      const verdict = isClientRuleId(rule.id) ? judgement.verdicts[rule.id] : undefined;
+      if (verdict?.status === 'failed') failures[rule.id] = verdict.findings;
     }
     failuresByCase.set(JSON.stringify(generated), failures);
     return Object.keys(failures).length === 0;
@@ -104,7 +109,7 @@ export async function checkGeneratedCases(client: ClientUnderTest, context: RunC
     runs: options.runs,
     seed: options.seed,
     counterexample,
-    description: describeCase(counterexample, GENERATED_PART_SIZE),
+    description: describeCase(counterexample, partSize),
     shrinks: details.numShrinks,
     failures: failures ?? {},
   };

@@ -79,115 +79,156 @@ const errors: GuideRef = {
   says: 'Errors come back as a ClientError JSON object with type "error", status, code, message and request_id.',
 };
 
-export const RULES: readonly Rule[] = [
-  // Client rules: judged from the traffic the client sends to the simulated server.
-  {
-    id: 'C-CREATE',
+/**
+ * Thresholds the client rules judge by. Each is written once: the checks, the statements and the step
+ * texts are built from these.
+ */
+/** C-PARALLEL-MAX: part uploads in flight at once, at most. */
+export const PARALLEL_MAX = 5;
+/** C-PARALLEL-MIN: part uploads in flight while this many or more parts remain. */
+export const PARALLEL_MIN = 3;
+/**
+ * C-PARALLEL-MIN is judged as a time-weighted mean over the window, which dips below PARALLEL_MIN each
+ * time a slot is refilled (a round trip passes between one answer and the next request): half a part of
+ * margin tells a client that keeps 3 slots busy from one that keeps 2.
+ */
+export const PARALLEL_MIN_MEAN = PARALLEL_MIN - 0.5;
+/** The server "answers slowly" (C-PARALLEL-MIN's situation) when it delays every part answer by at least this. */
+export const SLOW_SERVER_MS = 300;
+/**
+ * C-ORDER: first attempts that reach the server closer together than this count as simultaneous. Parts a
+ * client starts together on separate connections reach the server in any order, some ms apart, and on a
+ * loaded machine hundreds of ms apart (240 ms was seen with 10 in flight); a part the client started a
+ * round later arrives a whole server answer later (600 ms in the scenarios that provoke order).
+ */
+export const ORDER_TOLERANCE_MS = 300;
+/**
+ * C-RETRY-FIRST, both ways round: a failure answered sooner than this after the last first attempt before
+ * it may overtake parts the client had already started, so it is not judged; and a first attempt arriving
+ * sooner than this after the failed answer may have been started on another part's answer that the client
+ * read first (16 ms apart was seen), so it does not jump the retry. The scenarios that provoke the rule
+ * fail a part at 300 ms and answer the others at 600 ms, with room both sides.
+ */
+export const RETRY_FIRST_TOLERANCE_MS = 150;
+/**
+ * Measurement tolerance on a Retry-After wait, as the server sees it (from the end of its answer to the
+ * start of the next request). A client's timer is armed against its event loop's cached clock, so under
+ * load a correct `sleep(Retry-After)` can arrive several ms early (993 ms was seen for a 1 s wait). 50 ms
+ * still tells a client that honours Retry-After from one that retries at once or on its own backoff.
+ */
+export const RETRY_AFTER_SLACK_MS = 50;
+
+interface ClientRuleText {
+  readonly level: RuleLevel;
+  readonly statement: string;
+  readonly guide: GuideRef;
+}
+
+/**
+ * The client rules, keyed by id: `ClientRuleId` is derived from these keys, and the checks and the step
+ * texts are records over it, so a rule without either does not compile. Each statement says exactly what
+ * is judged. Every client run is judged on every rule whose statement it can show.
+ */
+const CLIENT_RULES = {
+  'C-CREATE': {
     level: 'MUST',
-    side: 'client',
-    statement: 'opens the session with POST …/files/upload_sessions, a JSON body with folder_id, file_name and file_size equal to the file’s length',
+    statement:
+      'opens the session with POST …/files/upload_sessions, a JSON body with folder_id, file_name and file_size equal to the file’s length (other fields allowed)',
     guide: createSession,
   },
-  { id: 'C-AUTH', level: 'MUST', side: 'client', statement: 'sends Authorization: Bearer <token> on every request', guide: auth },
-  {
-    id: 'C-PART-SIZE',
+  'C-AUTH': {
     level: 'MUST',
-    side: 'client',
+    statement: 'sends Authorization: Bearer <token> on every request (the scheme name is case-insensitive, RFC 9110 §11.1)',
+    guide: auth,
+  },
+  'C-PART-SIZE': {
+    level: 'MUST',
     statement: 'sends every part but the last with exactly part_size bytes, the last with 1..part_size bytes; never an empty part',
     guide: partSize,
   },
-  {
-    id: 'C-RANGE-FORMAT',
+  'C-RANGE-FORMAT': {
     level: 'MUST',
-    side: 'client',
     statement: 'sends Content-Range: bytes <lo>-<hi>/<total> on every part, and a body of exactly hi-lo+1 bytes',
     guide: contentRange,
   },
-  { id: 'C-RANGE-ALIGN', level: 'MUST', side: 'client', statement: 'starts every part at a multiple of part_size', guide: contentRange },
-  {
-    id: 'C-RANGE-UPPER',
-    level: 'MUST',
-    side: 'client',
-    statement: 'ends every part but the last at lo+part_size-1, the last at file size - 1',
-    guide: contentRange,
-  },
-  { id: 'C-RANGE-TOTAL', level: 'MUST', side: 'client', statement: 'gives the file size as the Content-Range total', guide: contentRange },
-  {
-    id: 'C-DIGEST',
-    level: 'MUST',
-    side: 'client',
-    statement: 'sends Digest: sha=<base64 SHA-1 of that body> on every part request, retries included',
-    guide: digest,
-  },
-  {
-    id: 'C-CONTENT-TYPE',
+  'C-RANGE-ALIGN': { level: 'MUST', statement: 'starts every part at a multiple of part_size', guide: contentRange },
+  'C-RANGE-UPPER': { level: 'MUST', statement: 'ends every part but the last at lo+part_size-1, the last at file size - 1', guide: contentRange },
+  'C-RANGE-TOTAL': { level: 'MUST', statement: 'gives the file size as the Content-Range total', guide: contentRange },
+  'C-DIGEST': { level: 'MUST', statement: 'sends Digest: sha=<base64 SHA-1 of that body> on every part request, retries included', guide: digest },
+  'C-CONTENT-TYPE': {
     level: 'SHOULD',
-    side: 'client',
     statement: 'sends parts as Content-Type: application/octet-stream',
     guide: { ...auth, section: 'API reference › Upload part', says: 'A part is sent as raw bytes with Content-Type application/octet-stream.' },
   },
-  {
-    id: 'C-NO-OVERLAP',
+  'C-NO-OVERLAP': {
     level: 'MUST',
-    side: 'client',
-    statement: 'never sends a part overlapping a range the server already acknowledged',
-    guide: rangeOverlap,
-  },
-  { id: 'C-COVERAGE', level: 'MUST', side: 'client', statement: 'has every byte of the file acknowledged exactly once before it commits', guide: partSize },
-  { id: 'C-ORDER', level: 'SHOULD', side: 'client', statement: 'starts parts in increasing offset order (retries excepted)', guide: parallel },
-  { id: 'C-PARALLEL-MAX', level: 'SHOULD', side: 'client', statement: 'has at most 5 part uploads in flight at once', guide: parallel },
-  {
-    id: 'C-PARALLEL-MIN',
-    level: 'SHOULD',
-    side: 'client',
-    statement: 'has at least 3 part uploads in flight while 3 or more parts remain, when the server answers slowly',
-    guide: parallel,
-  },
-  {
-    id: 'C-RETRY',
-    level: 'SHOULD',
-    side: 'client',
-    statement: 'retries a part that failed with 5xx, 429 (after Retry-After) or a dropped connection, and completes the upload',
-    guide: parallel,
-  },
-  {
-    id: 'C-RETRY-FIRST',
-    level: 'SHOULD',
-    side: 'client',
-    statement: 'retries a failed part before starting any part beyond those already in flight',
-    guide: parallel,
-  },
-  {
-    id: 'C-OVERLAP-NOT-PERSISTED',
-    level: 'MUST',
-    side: 'client',
     statement:
-      'after range_overlaps_existing_part, treats that part as not persisted: never lists it in the commit, never reports success for a file missing that range',
+      'never sends a part whose range overlaps another part it sent, except a retry of exactly the same range after the earlier attempt failed without being acknowledged (judged among the ranges cut on part boundaries; a range off them is C-RANGE-ALIGN’s or C-RANGE-UPPER’s)',
     guide: rangeOverlap,
   },
-  {
-    id: 'C-COMMIT-PARTS',
+  'C-COVERAGE': {
     level: 'MUST',
-    side: 'client',
+    statement:
+      'has every byte of the file acknowledged exactly once before it commits (judged at every commit, whatever the reason for a hole, except a range the commit lists although the server refused it as an overlap: C-OVERLAP-NOT-PERSISTED’s)',
+    guide: partSize,
+  },
+  'C-ORDER': {
+    level: 'SHOULD',
+    statement: `starts parts in increasing offset order (retries excepted): judged on the first attempt of each range as it reaches the server; one that arrives more than ${ORDER_TOLERANCE_MS} ms after the first attempt of a part at a higher offset fails, arrivals closer together count as simultaneous`,
+    guide: parallel,
+  },
+  'C-PARALLEL-MAX': { level: 'SHOULD', statement: `has at most ${PARALLEL_MAX} part uploads in flight at once`, guide: parallel },
+  'C-PARALLEL-MIN': {
+    level: 'SHOULD',
+    statement: `has at least ${PARALLEL_MIN} part uploads in flight while ${PARALLEL_MIN} or more parts remain, when the server answers slowly: judged where the server delays every part answer by ${SLOW_SERVER_MS} ms or more and injects no failure, as a time-weighted mean of at least ${PARALLEL_MIN_MEAN} from the first part’s start until fewer than ${PARALLEL_MIN} parts remain unacknowledged`,
+    guide: parallel,
+  },
+  'C-RETRY': {
+    level: 'SHOULD',
+    statement: `retries a part that failed with 5xx, 429 (after Retry-After) or a dropped connection, and completes the upload (judged wherever a part failed so; a retry may reach the server up to ${RETRY_AFTER_SLACK_MS} ms before Retry-After has passed)`,
+    guide: parallel,
+  },
+  'C-RETRY-FIRST': {
+    level: 'SHOULD',
+    statement: `retries a failed part before starting any part beyond those already in flight: no first attempt of another part reaches the server more than ${RETRY_FIRST_TOLERANCE_MS} ms after a failed answer (5xx, 429, dropped, or range_overlaps_existing_part for a range the client had not sent twice) and before its retry; judged on each failure answered at least ${RETRY_FIRST_TOLERANCE_MS} ms after the last first attempt before it (closer together, the server cannot tell what the client had started or seen)`,
+    guide: parallel,
+  },
+  'C-OVERLAP-NOT-PERSISTED': {
+    level: 'MUST',
+    statement:
+      'after range_overlaps_existing_part, treats that part as not persisted: never lists it in the commit, never reports success for a file missing that range (judged on every commit after such an answer; exiting 0 without an intact stored file is C-SUCCESS-HONEST’s finding)',
+    guide: rangeOverlap,
+  },
+  'C-COMMIT-PARTS': {
+    level: 'MUST',
     statement: 'commits with {parts: [...]} holding each acknowledged part as the server returned it (part_id, offset, size, sha1), one per range',
     guide: response,
   },
-  { id: 'C-COMMIT-SORTED', level: 'SHOULD', side: 'client', statement: 'lists the commit parts sorted by offset', guide: commitSession },
-  { id: 'C-COMMIT-DIGEST', level: 'MUST', side: 'client', statement: 'commits with Digest: sha=<base64 SHA-1 of the whole file>', guide: commitSession },
-  {
-    id: 'C-COMMIT-RETRY-AFTER',
+  'C-COMMIT-SORTED': { level: 'SHOULD', statement: 'lists the commit parts sorted by offset', guide: commitSession },
+  'C-COMMIT-DIGEST': { level: 'MUST', statement: 'commits with Digest: sha=<base64 SHA-1 of the whole file>', guide: commitSession },
+  'C-COMMIT-RETRY-AFTER': {
     level: 'MUST',
-    side: 'client',
-    statement: 'on a 202 commit answer, waits at least Retry-After seconds and commits again until 201',
+    statement: `on a 202 commit answer, waits at least Retry-After seconds and commits again until 201 (the next commit may reach the server up to ${RETRY_AFTER_SLACK_MS} ms early)`,
     guide: commitSession,
   },
-  {
-    id: 'C-SUCCESS-HONEST',
+  'C-SUCCESS-HONEST': {
     level: 'MUST',
-    side: 'client',
-    statement: 'exits 0 only when the commit returned 201 and the stored file equals the source byte for byte, non-zero otherwise',
+    statement:
+      'exits 0 only when the commit returned 201 and the stored file equals the source byte for byte, non-zero otherwise (judged on every run; a client killed at the timeout reported neither)',
     guide: commitSession,
   },
+} as const satisfies Record<`C-${string}`, ClientRuleText>;
+
+export type ClientRuleId = keyof typeof CLIENT_RULES;
+export const CLIENT_RULE_IDS = Object.keys(CLIENT_RULES) as ClientRuleId[];
+
+export function isClientRuleId(id: string): id is ClientRuleId {
+  return Object.hasOwn(CLIENT_RULES, id);
+}
+
+export const RULES: readonly Rule[] = [
+  // Client rules: judged from the traffic the client sends to the simulated server.
+  ...CLIENT_RULE_IDS.map((id): Rule => ({ id, side: 'client', ...CLIENT_RULES[id] })),
 
   // Server rules: judged by driving the server with the reference uploader and crafted requests.
   {
@@ -195,7 +236,7 @@ export const RULES: readonly Rule[] = [
     level: 'MUST',
     side: 'server',
     statement:
-      'answers a valid create with 201 and an upload_session: id, type, part_size > 0, total_parts = ceil(file_size/part_size), num_parts_processed 0, session_endpoints with absolute upload_part, commit, abort, list_parts, status',
+      'answers a valid create with 201 and an upload_session: id, type, part_size > 0, total_parts = ceil(file_size/part_size), num_parts_processed 0, session_endpoints with absolute upload_part, commit, abort, list_parts, status (every valid create the kit sends is judged)',
     guide: createSession,
   },
   {
@@ -209,7 +250,8 @@ export const RULES: readonly Rule[] = [
     id: 'S-PART-OK',
     level: 'MUST',
     side: 'server',
-    statement: 'answers a correct part with 200 {part: {part_id, offset, size, sha1}}, offset/size matching the range and sha1 the hex SHA-1 of the bytes',
+    statement:
+      'answers a correct part with 200 {part: {part_id, offset, size, sha1}}, offset/size matching the range and sha1 the hex SHA-1 of the bytes (every part answer the kit sees is judged against the bytes it sent)',
     guide: response,
   },
   {
@@ -245,14 +287,16 @@ export const RULES: readonly Rule[] = [
     id: 'S-OVERLAP-REJECT',
     level: 'MUST',
     side: 'server',
-    statement: 'rejects a part overlapping a persisted part with 416 range_overlaps_existing_part, keeps the existing part intact',
+    statement:
+      'rejects a part overlapping a persisted part with 416 range_overlaps_existing_part, keeps the existing part intact (same record, same bytes in the committed file): the kit sends the same range again with the same bytes and with other bytes, then lists the parts and commits, and reads the file back where the server serves it',
     guide: rangeOverlap,
   },
   {
     id: 'S-LIST-PARTS',
     level: 'MUST',
     side: 'server',
-    statement: 'lists exactly the persisted parts, with offset/limit paging and total_count',
+    statement:
+      'lists exactly the persisted parts, with offset/limit paging and total_count (judged against the parts the kit sent, on every listing it sees; with one part more stored than the default page the answer states, paged by offset alone and with a limit)',
     guide: {
       section: 'API reference › List parts',
       url: `${REFERENCE}get-files-upload-sessions-id-parts/`,
@@ -263,7 +307,8 @@ export const RULES: readonly Rule[] = [
     id: 'S-STATUS',
     level: 'MUST',
     side: 'server',
-    statement: 'returns the session on GET status, num_parts_processed counting persisted parts',
+    statement:
+      'returns the session on GET status, num_parts_processed counting persisted parts (parts the kit sent and the server acknowledged, refused ones never counted; a count still below them is read again for 3 s, as a server may be processing parts; every status answer the kit sees must not count more)',
     guide: {
       section: 'API reference › Get upload session',
       url: `${REFERENCE}get-files-upload-sessions-id/`,
@@ -274,40 +319,49 @@ export const RULES: readonly Rule[] = [
     id: 'S-COMMIT-OK',
     level: 'MUST',
     side: 'server',
-    statement: 'answers a complete commit with the right digest with 201 (possibly after 202s) and a file entry of the right size',
+    statement:
+      'answers a complete commit with the right digest with 201 (possibly after 202s) and a file entry of the right size (and sha1, and content where the server serves GET /files/{id}/content), judged on every such commit the kit makes',
     guide: commitSession,
   },
   {
     id: 'S-COMMIT-DIGEST-REJECT',
     level: 'MUST',
     side: 'server',
-    statement: 'rejects a commit whose Digest does not match the assembled file with a 4xx; no file is created',
+    statement:
+      'rejects a commit whose Digest is missing or does not match the assembled file with a 4xx; no file is created (a correct commit afterwards is answered 201)',
     guide: commitSession,
   },
   {
     id: 'S-COMMIT-INCOMPLETE-REJECT',
     level: 'MUST',
     side: 'server',
-    statement: 'rejects a commit whose parts do not cover the whole file with a 4xx; no file is created',
+    statement: 'rejects a commit whose parts do not cover the whole file with a 4xx; no file is created (a complete commit afterwards is answered 201)',
     guide: commitSession,
   },
   {
     id: 'S-ABORT',
     level: 'MUST',
     side: 'server',
-    statement: 'answers DELETE with 204; the session is gone afterwards (4xx on later calls)',
+    statement: 'answers DELETE with 204; the session is gone afterwards (4xx on later calls); every abort of an open session the kit makes is judged',
     guide: {
       section: 'API reference › Remove upload session',
       url: `${REFERENCE}delete-files-upload-sessions-id/`,
       says: 'Aborting a session answers 204 and discards it with its parts.',
     },
   },
-  { id: 'S-AUTH', level: 'MUST', side: 'server', statement: 'answers a missing or wrong token with 401 and changes nothing', guide: auth },
+  {
+    id: 'S-AUTH',
+    level: 'MUST',
+    side: 'server',
+    statement:
+      'answers a missing or wrong token with 401 on every endpoint (create, part, list, status, commit, abort) and changes nothing (the session’s parts and status are as before, and a correct commit afterwards is answered 201)',
+    guide: auth,
+  },
   {
     id: 'S-ERROR-SHAPE',
     level: 'SHOULD',
     side: 'server',
-    statement: 'sends every error as Box’s ClientError JSON (type "error", status, code, message, request_id)',
+    statement: 'sends every error as Box’s ClientError JSON (type "error", status, code, message, request_id), judged on every error answer the kit sees',
     guide: errors,
   },
 ];

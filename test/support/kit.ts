@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ConformanceReport } from '../../src/grader/reports.ts';
+import { CLIENT_RULE_IDS } from '../../src/protocol/rules.ts';
 
 export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const MINIMAL_CLIENT = 'node test/fixtures/clients/minimal-client.mjs';
@@ -26,18 +27,26 @@ export async function runKit(args: string[]): Promise<{ code: number | null; std
   return { code, stdout, stderr, report, reportDir };
 }
 
-export const failedRules = (report: ConformanceReport | undefined) =>
+export const rulesWithStatus = (report: ConformanceReport | undefined, status: string) =>
   (report?.rules ?? [])
-    .filter((rule) => rule.status === 'failed')
+    .filter((rule) => rule.status === status)
     .map((rule) => rule.id)
     .sort();
+
+export const failedRules = (report: ConformanceReport | undefined) => rulesWithStatus(report, 'failed');
+
+export const HTTP_VARIANTS_CLIENT = 'node test/fixtures/clients/http-variants-client.mjs';
+
+/** Every client rule but these. */
+const allClientRulesBut = (...kept: string[]) => CLIENT_RULE_IDS.filter((id) => !kept.includes(id));
 
 /**
  * Each deliberate defect of the minimal client, and the rules it breaks. Most break one; where a single
  * mistake necessarily breaks two rules (a range end one too far is both a bad bound and a range that
- * disagrees with its body), both are named.
+ * disagrees with its body), both are named. `blocked`, where given, is exactly the set of rules reported
+ * blocked: never observed, because the defect stopped every run that could show them.
  */
-export const DEFECTS: readonly { defect: string; breaks: string[] }[] = [
+export const DEFECTS: readonly { defect: string; breaks: string[]; blocked?: string[] }[] = [
   { defect: 'no-folder-id', breaks: ['C-CREATE'] },
   { defect: 'no-auth-on-commit', breaks: ['C-AUTH'] },
   { defect: 'half-parts', breaks: ['C-PART-SIZE', 'C-RANGE-UPPER'] },
@@ -61,28 +70,73 @@ export const DEFECTS: readonly { defect: string; breaks: string[] }[] = [
   { defect: 'no-commit-digest', breaks: ['C-COMMIT-DIGEST'] },
   { defect: 'ignore-retry-after', breaks: ['C-COMMIT-RETRY-AFTER'] },
   { defect: 'success-after-failed-commit', breaks: ['C-SUCCESS-HONEST'] },
+  // The classes of issue 9, as real implementations get them wrong.
+  // The first request refused: nothing after it can be judged, but the token and the exit code were honest.
+  { defect: 'size-as-string', breaks: ['C-CREATE'], blocked: allClientRulesBut('C-CREATE', 'C-AUTH', 'C-SUCCESS-HONEST') },
+  // A retry refused for its digest: C-DIGEST, and the retry rule blocked by it, not failed.
+  { defect: 'stale-retry-digest', breaks: ['C-DIGEST'], blocked: ['C-RETRY'] },
+  // A commit with a hole after range_overlaps_existing_part: C-COVERAGE, whatever the reason for the hole.
+  { defect: 'hole-after-overlap', breaks: ['C-COVERAGE'], blocked: [] },
+  // The same range sent again while the first copy is in flight: C-NO-OVERLAP, not the retry rules.
+  { defect: 'hedged-tail', breaks: ['C-NO-OVERLAP'], blocked: [] },
+  // Parts started out of order, visibly at the server.
+  { defect: 'string-sorted-queue', breaks: ['C-ORDER'], blocked: [] },
 ];
 
 export const MINIMAL_SERVER = 'test/fixtures/servers/minimal-server.mjs';
 
-/** Each deliberate defect of the minimal server, and the one rule it breaks. */
-export const SERVER_DEFECTS: readonly { defect: string; breaks: string }[] = [
+/**
+ * How the self-test runs the minimal server: 1 MiB parts and a default page of 20 parts, so that a 21 MB
+ * file already holds more parts than one default page.
+ */
+export const MINIMAL_SERVER_ARGS = ['--part-size', '1048576', '--page', '20'];
+
+/**
+ * Each deliberate defect of the minimal server, and the one rule it breaks. Some are seen only outside
+ * their rule's own scenarios (commit-errors-plain: every error answer is judged for its shape); some keep
+ * other rules from being observed at all (`blocked`: the exact set of rules reported blocked, by the rule
+ * broken; none when absent).
+ */
+export const SERVER_DEFECTS: readonly { defect: string; breaks: string; blocked?: string[] }[] = [
   { defect: 'wrong-total-parts', breaks: 'S-CREATE' },
   { defect: 'create-accepts-missing-folder', breaks: 'S-CREATE-REJECT' },
   { defect: 'sha1-base64', breaks: 'S-PART-OK' },
+  { defect: 'part-offset-as-index', breaks: 'S-PART-OK' },
+  { defect: 'storage-full-at-16-mib', breaks: 'S-PART-OK', blocked: ['S-COMMIT-OK', 'S-COMMIT-DIGEST-REJECT', 'S-COMMIT-INCOMPLETE-REJECT'] },
   { defect: 'no-size-check', breaks: 'S-PART-SIZE-REJECT' },
   { defect: 'no-align-check', breaks: 'S-RANGE-ALIGN-REJECT' },
   { defect: 'range-500', breaks: 'S-RANGE-MALFORMED-REJECT' },
   { defect: 'no-digest-check', breaks: 'S-DIGEST-REJECT' },
   { defect: 'accepts-overlap', breaks: 'S-OVERLAP-REJECT' },
+  { defect: 'overlap-overwrites-bytes', breaks: 'S-OVERLAP-REJECT' },
   { defect: 'list-ignores-paging', breaks: 'S-LIST-PARTS' },
+  { defect: 'paging-needs-limit', breaks: 'S-LIST-PARTS' },
   { defect: 'status-stale', breaks: 'S-STATUS' },
+  { defect: 'status-counts-received', breaks: 'S-STATUS' },
   { defect: 'file-sha1-wrong', breaks: 'S-COMMIT-OK' },
+  { defect: 'commit-size-wrong', breaks: 'S-COMMIT-OK' },
   { defect: 'commit-digest-unchecked', breaks: 'S-COMMIT-DIGEST-REJECT' },
+  { defect: 'commit-digest-optional', breaks: 'S-COMMIT-DIGEST-REJECT' },
   { defect: 'commit-with-hole', breaks: 'S-COMMIT-INCOMPLETE-REJECT' },
   { defect: 'abort-keeps-session', breaks: 'S-ABORT' },
   { defect: 'no-auth-check', breaks: 'S-AUTH' },
+  { defect: 'auth-on-create-and-part-only', breaks: 'S-AUTH' },
   { defect: 'errors-without-request-id', breaks: 'S-ERROR-SHAPE' },
+  { defect: 'commit-errors-plain', breaks: 'S-ERROR-SHAPE' },
+];
+
+/**
+ * Behaviour HTTP and Box allow, which must fail no rule: each entry is one run of the minimal server with
+ * these arguments.
+ */
+export const SERVER_LEGAL_VARIANTS: readonly { name: string; args: string[] }[] = [
+  // The first commit answered 202 with Retry-After 6 (longer than Cucumber's default step timeout), and a
+  // 429 with Retry-After 1 on the first part, the first listing and the first commit.
+  { name: 'slow commits and rate limits', args: ['--variant', 'slow-commit,rate-limit'] },
+  {
+    name: 'odd header case, chunked bodies, Connection: close, extra JSON fields, no download endpoint, a default page of 7',
+    args: ['--variant', 'odd-case,chunked,connection-close,extra-fields,no-content', '--page', '7'],
+  },
 ];
 
 /** Starts a server command (node script and arguments) as a real process; resolves once it prints its base URL. */

@@ -59,6 +59,19 @@ describe('the whole-file digest runs as parts are stored', () => {
     assert.deepEqual(rereads, [listed]);
   });
 
+  test('a part file gone or cut after it was hashed makes the commit read every part (and find what is wrong)', async () => {
+    const { session, store, paths, rereads, fullPass } = await sessionOf([PART, PART], 'gone');
+    await store(0);
+    await store(1);
+    await wholeFileDigest(session, paths, fullPass);
+    assert.deepEqual(rereads, []);
+    await truncate(paths[1] ?? '', PART - 1);
+    await wholeFileDigest(session, paths, fullPass);
+    await rm(paths[0] ?? '');
+    await wholeFileDigest(session, paths, fullPass);
+    assert.deepEqual(rereads, [paths, paths]);
+  });
+
   test('a part that could not be read back whole makes every later commit read every part', async () => {
     const { session, store, paths, whole, rereads, fullPass } = await sessionOf([PART, PART, PART], 'broken');
     await store(1);

@@ -1,14 +1,15 @@
 import { type Hash, createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import type { Session, UploadStore } from './store.ts';
 
 const READ_CHUNK = 1024 * 1024;
 
-/** A session's whole-file SHA-1 so far: every byte before `offset`, the stored parts `paths` in order. */
+/** A session's whole-file SHA-1 so far: every byte before `offset`, the stored parts `paths` (of `sizes`) in order. */
 interface RunningDigest {
   hash: Hash;
   offset: number;
   paths: string[];
+  sizes: number[];
   /** Hashing the parts from `offset` on, while there are. */
   pump?: Promise<void>;
   /** A part could not be read back: the hash is no longer trusted, and the commit reads every part. */
@@ -28,7 +29,7 @@ const digests = new WeakMap<HashedSession, RunningDigest>();
 export function hashStoredParts(session: HashedSession): void {
   let running = digests.get(session);
   if (!running) {
-    running = { hash: createHash('sha1'), offset: 0, paths: [], broken: false };
+    running = { hash: createHash('sha1'), offset: 0, paths: [], sizes: [], broken: false };
     digests.set(session, running);
   }
   if (running.pump || running.broken) return;
@@ -55,9 +56,22 @@ export async function wholeFileDigest(session: HashedSession, paths: readonly st
     const same =
       !running.broken && running.offset === session.fileSize && running.paths.length === paths.length && running.paths.every((path, i) => path === paths[i]);
     // A copy: a refused commit leaves the running hash as it was, for the next commit.
-    if (same) return running.hash.copy().digest();
+    if (same && (await stillWhole(running))) return running.hash.copy().digest();
   }
   return store.digestOf(paths);
+}
+
+/** Whether every part file hashed is still there, whole (they become the file): otherwise the full pass finds what is wrong. */
+async function stillWhole(running: RunningDigest): Promise<boolean> {
+  const sizes = await Promise.all(
+    running.paths.map((path) =>
+      stat(path).then(
+        (stats) => stats.size,
+        () => -1,
+      ),
+    ),
+  );
+  return sizes.every((size, i) => size === running.sizes[i]);
 }
 
 async function advance(session: HashedSession, state: RunningDigest): Promise<void> {
@@ -76,5 +90,6 @@ async function advance(session: HashedSession, state: RunningDigest): Promise<vo
     }
     state.offset += part.size;
     state.paths.push(part.path);
+    state.sizes.push(part.size);
   }
 }

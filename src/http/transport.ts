@@ -1,16 +1,37 @@
 import { createHash } from 'node:crypto';
+import type { FileHandle } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import { Agent, type Dispatcher, getGlobalDispatcher, request } from 'undici';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+/**
+ * A request body that is a range of an open file, read from disk as it is sent (again on every attempt)
+ * and never held whole. `sha1` is the range's SHA-1, known beforehand (what a recording keeps of it).
+ */
+export interface FileRangeBody {
+  kind: 'file-range';
+  file: FileHandle;
+  offset: number;
+  length: number;
+  sha1: Buffer;
+}
 
 export interface HttpRequest {
   method: HttpMethod;
   url: string;
   headers: Record<string, string>;
-  body?: Uint8Array | string;
+  body?: Uint8Array | string | FileRangeBody;
   /** Hash a 2xx answer's body instead of keeping it (downloads): the answer then has `content` and an empty `text`. */
   hashResponseBody?: boolean;
 }
+
+export function isFileRange(body: HttpRequest['body']): body is FileRangeBody {
+  return typeof body === 'object' && 'kind' in body && body.kind === 'file-range';
+}
+
+/** Chunks a file-range body is read in: big enough for few system calls, small enough to stay out of the way. */
+const FILE_RANGE_CHUNK = 256 * 1024;
 
 export interface JsonResponse {
   status: number;
@@ -49,11 +70,19 @@ export function undiciTransport(options: UndiciTransportOptions = {}): Transport
   const own = options.useGlobalDispatcher
     ? undefined
     : new Agent({ connections: options.connections ?? 8, headersTimeout: timeout, bodyTimeout: timeout, keepAliveTimeout: 10_000 });
+  const chunkBuffers = new ChunkBuffers(2 * (options.connections ?? 8));
   return {
     async send({ method, url, headers, body, hashResponseBody }) {
       const dispatcher: Dispatcher = own ?? getGlobalDispatcher();
       try {
-        const res = await request(url, { method, headers, body, dispatcher });
+        const res = isFileRange(body)
+          ? await request(url, {
+              method,
+              headers: { ...headers, 'content-length': String(body.length) },
+              body: fileRangeChunks(body, chunkBuffers) as unknown as Readable,
+              dispatcher,
+            })
+          : await request(url, { method, headers, body, dispatcher });
         // Only a success is a download; an error answer is kept as text, to be read and judged.
         if (hashResponseBody && res.statusCode >= 200 && res.statusCode < 300) {
           const hash = createHash('sha1');
@@ -77,6 +106,45 @@ export function undiciTransport(options: UndiciTransportOptions = {}): Transport
       await own?.close();
     },
   };
+}
+
+/** Spare chunk buffers for file-range bodies, kept for the next body: garbage buffers would sit in memory until a collection. */
+class ChunkBuffers {
+  readonly #free: Buffer[] = [];
+  readonly #keep: number;
+  constructor(keep: number) {
+    this.#keep = keep;
+  }
+  take(): Buffer {
+    return this.#free.pop() ?? Buffer.allocUnsafeSlow(FILE_RANGE_CHUNK);
+  }
+  give(buffer: Buffer): void {
+    if (this.#free.length < this.#keep) this.#free.push(buffer);
+  }
+}
+
+/**
+ * The bytes of a file-range body, read as undici asks for them, into two buffers used in turn; the file
+ * stays open (the caller owns it). A buffer is read into again only after undici asked for the chunk
+ * after it, and undici asks for a chunk only once the socket took the one before (its write() returned
+ * true, or 'drain' came; undici 7 writes each chunk corked, so it is always 'drain': flushed to the
+ * kernel). The buffers go back to the pool when the body is done or abandoned, never while a read is
+ * under way.
+ */
+async function* fileRangeChunks(body: FileRangeBody, pool: ChunkBuffers): AsyncGenerator<Buffer> {
+  const end = body.offset + body.length;
+  const buffers = [pool.take(), pool.take()];
+  try {
+    for (let offset = body.offset, turn = 0; offset < end; turn = 1 - turn) {
+      const buffer = buffers[turn] as Buffer;
+      const { bytesRead } = await body.file.read(buffer, 0, Math.min(buffer.length, end - offset), offset);
+      if (bytesRead === 0) throw new Error(`the file ended at byte ${offset}, inside the range being sent`);
+      offset += bytesRead;
+      yield buffer.subarray(0, bytesRead);
+    }
+  } finally {
+    for (const buffer of buffers) pool.give(buffer);
+  }
 }
 
 export function parseJson(text: string): unknown {

@@ -12,7 +12,7 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { HttpRequest, JsonResponse, SendResult, Transport } from '../http/transport.ts';
+import { type HttpRequest, type JsonResponse, type SendResult, type Transport, isFileRange } from '../http/transport.ts';
 import { sha1Of } from '../protocol/digest.ts';
 
 export const RECORDING_FORMAT = 'box-conformance-recording/1';
@@ -46,7 +46,7 @@ export function scrub(text: string, secrets: readonly string[]): string {
   return out;
 }
 
-function bodyBytes(body: HttpRequest['body']): Buffer {
+function bodyBytes(body: Uint8Array | string | undefined): Buffer {
   if (body === undefined) return Buffer.alloc(0);
   return typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
 }
@@ -60,8 +60,12 @@ export function describeRequest(request: HttpRequest, token: string, secrets: re
   }
   const authorization = Object.entries(request.headers).find(([key]) => key.toLowerCase() === 'authorization')?.[1];
   if (authorization !== undefined) headers.authorization = credentialsMark(authorization, token);
-  const bytes = bodyBytes(request.body);
-  const body: RecordedExchange['request']['body'] = { length: bytes.length, sha1: sha1Of(bytes).toString('hex') };
+  const body: RecordedExchange['request']['body'] = isFileRange(request.body)
+    ? { length: request.body.length, sha1: request.body.sha1.toString('hex') }
+    : (() => {
+        const bytes = bodyBytes(request.body);
+        return { length: bytes.length, sha1: sha1Of(bytes).toString('hex') };
+      })();
   if (typeof request.body === 'string') {
     try {
       body.json = JSON.parse(scrub(request.body, secrets));

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { KIT_ERROR_MARKER } from '../adapters/client.ts';
-import { type Transport, undiciTransport } from '../http/transport.ts';
+import { type FileRangeBody, type Transport, isFileRange, undiciTransport } from '../http/transport.ts';
 import { type CredentialsMark, MATCHED_HEADERS, type RecordedExchange, type Recording, credentialsMark } from './recording.ts';
 
 /** The token a replay run uses: recordings hold no token, only which kind each request carried. */
@@ -42,6 +42,12 @@ function ensurePromiseWithResolvers(): void {
   };
 }
 
+async function fileRangeBytes(body: FileRangeBody): Promise<Buffer> {
+  const bytes = Buffer.alloc(body.length);
+  const { bytesRead } = await body.file.read(bytes, 0, body.length, body.offset);
+  return bytes.subarray(0, bytesRead);
+}
+
 export async function replayTransport(recording: Recording): Promise<Transport & { unused(): number }> {
   ensurePromiseWithResolvers();
   const { default: nock } = await import('nock');
@@ -70,7 +76,8 @@ export async function replayTransport(recording: Recording): Promise<Transport &
   const inner = undiciTransport({ useGlobalDispatcher: true });
   return {
     async send(request) {
-      const result = await inner.send(request);
+      // nock matches bodies it can read whole: a file range goes as its bytes.
+      const result = await inner.send(isFileRange(request.body) ? { ...request, body: await fileRangeBytes(request.body) } : request);
       const code = result.ok ? (result.response.body as { code?: unknown } | undefined)?.code : undefined;
       if (result.ok && result.response.status === 501 && code === 'ERR_NOCK_NO_MATCH') {
         const range = request.headers['content-range'] ? ` (Content-Range: ${request.headers['content-range']})` : '';

@@ -1,11 +1,11 @@
-import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { contentRangeFor } from '../protocol/content-range.ts';
 import { digestHeaderFor } from '../protocol/digest.ts';
-import { type PlannedPart, partAt, totalPartsFor } from '../protocol/parts.ts';
+import { totalPartsFor } from '../protocol/parts.ts';
 import { type BoxFile, type UploadPart, type UploadSession, asUploadSession, isUploadPart } from '../protocol/shapes.ts';
-import { type HttpMethod, type JsonResponse, type SendResult, type Transport, describeResponse, undiciTransport } from '../http/transport.ts';
+import { type HttpMethod, type HttpRequest, type JsonResponse, type SendResult, type Transport, describeResponse, undiciTransport } from '../http/transport.ts';
+import { HoldingReader, type PartReader, type ReadyPart, RereadingReader } from './digests.ts';
 import { describeOutcome, outcomeOf } from './outcome.ts';
 import { type AttemptOutcome, DEFAULT_RETRY_POLICY, type RetryPolicy, retryDelayFor } from './retry.ts';
 
@@ -23,6 +23,11 @@ export interface UploadOptions {
   maxCommitWaits?: number;
   /** Per-request headers and body timeout (default 120 s); for the uploader's own connection pool. */
   requestTimeoutMs?: number;
+  /**
+   * Read each part once into memory and send it from there (concurrency × part_size more memory), instead
+   * of reading it again from the file as it is sent; for sources where a second read is costly.
+   */
+  holdParts?: boolean;
   /** Refuse a part record that does not describe the bytes sent (default true). */
   checkPartRecords?: boolean;
   /** How requests reach the server (default: an own undici pool, closed at the end; a given one is left open). */
@@ -57,9 +62,11 @@ class Changes {
 }
 
 /**
- * Uploads a file through an upload session, reading it once: each part is read into one of
- * `concurrency` reusable buffers, hashed (part and whole file in the same pass) and sent; parts start in
- * offset order; a failed part is retried before any later part starts.
+ * Uploads a file through an upload session in constant memory. One pass reads the file in order through
+ * two small buffers and hashes each part and the whole file from the same bytes; each part's body is
+ * then read from the file again as it is sent (the page cache serves it: cheaper than holding parts in
+ * memory). Up to `concurrency` parts are in flight; parts start in offset order; a failed part is
+ * retried before any later part starts.
  */
 export async function uploadFile(options: UploadOptions): Promise<UploadResult> {
   const concurrency = options.concurrency ?? 4;
@@ -67,7 +74,7 @@ export async function uploadFile(options: UploadOptions): Promise<UploadResult> 
   const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
   const log = options.log ?? (() => {});
   const transport = options.transport ?? undiciTransport({ connections: concurrency + 1, timeoutMs: options.requestTimeoutMs });
-  const send = (method: HttpMethod, url: string, headers: Record<string, string>, body?: Uint8Array | string) => transport.send({ method, url, headers, body });
+  const send = (method: HttpMethod, url: string, headers: Record<string, string>, body?: HttpRequest['body']) => transport.send({ method, url, headers, body });
   const auth = { authorization: `Bearer ${options.token}` };
   const handle = await open(options.file, 'r');
   let session: UploadSession | undefined;
@@ -87,16 +94,13 @@ export async function uploadFile(options: UploadOptions): Promise<UploadResult> 
     const totalParts = totalPartsFor(fileSize, partSize);
     const uploadPart = session.session_endpoints.upload_part;
     const records: UploadPart[] = [];
-    const wholeFile = createHash('sha1');
-    const slots = Math.min(concurrency, totalParts);
-    const buffers: Buffer[] = Array.from({ length: slots }, () => Buffer.allocUnsafe(partSize));
+    const reader: PartReader = options.holdParts ? new HoldingReader(handle, fileSize, partSize, concurrency) : new RereadingReader(handle, fileSize, partSize);
     const changes = new Changes();
     let retriesPending = 0;
     let uploadedBytes = 0;
     let failure: Error | undefined;
 
-    const sendPart = async (part: PlannedPart, bytes: Buffer): Promise<void> => {
-      const partSha1 = createHash('sha1').update(bytes).digest();
+    const sendPart = async ({ part, sha1: partSha1, body }: ReadyPart): Promise<void> => {
       const sha1 = partSha1.toString('hex');
       const headers = {
         ...auth,
@@ -109,7 +113,7 @@ export async function uploadFile(options: UploadOptions): Promise<UploadResult> 
           retriesPending -= 1;
           changes.notify();
         }
-        const result = await send('PUT', uploadPart, headers, bytes);
+        const result = await send('PUT', uploadPart, headers, body);
         if (result.ok && result.response.status === 200) {
           const record = (result.response.body as { part?: unknown } | undefined)?.part;
           const matches = isUploadPart(record) && record.offset === part.offset && record.size === part.size && record.sha1 === sha1;
@@ -129,17 +133,22 @@ export async function uploadFile(options: UploadOptions): Promise<UploadResult> 
     };
 
     const inFlight = new Set<Promise<void>>();
-    for (let index = 0; index < totalParts && !failure; index++) {
-      while (!failure && (inFlight.size >= slots || retriesPending > 0)) await changes.next();
+    // The next part is hashed while the parts in flight are sent, so a free slot is filled at once.
+    let upcoming = reader.nextPart();
+    upcoming.catch(() => undefined);
+    while (!failure) {
+      while (!failure && (inFlight.size >= concurrency || retriesPending > 0)) await changes.next();
       if (failure) break;
-      const part = partAt(index, fileSize, partSize);
-      const buffer = buffers.pop();
-      if (!buffer) throw new UploadError('no free part buffer');
-      const { bytesRead } = await handle.read(buffer, 0, part.size, part.offset);
-      if (bytesRead !== part.size) throw new UploadError(`the file shrank while it was read (part ${index + 1})`);
-      const bytes = buffer.subarray(0, part.size);
-      wholeFile.update(bytes);
-      const task: Promise<void> = sendPart(part, bytes)
+      const ready = await upcoming.catch((error: unknown) => {
+        // The file could not be read: the parts in flight end first, then the session is aborted.
+        failure ??= error instanceof Error ? error : new Error(String(error));
+        return undefined;
+      });
+      if (!ready) break;
+      upcoming = reader.nextPart();
+      upcoming.catch(() => undefined);
+      const { part } = ready;
+      const task: Promise<void> = sendPart(ready)
         .then(() => {
           uploadedBytes += part.size;
           options.onProgress?.({ uploadedBytes, totalBytes: fileSize, partsDone: records.length, totalParts });
@@ -148,7 +157,7 @@ export async function uploadFile(options: UploadOptions): Promise<UploadResult> 
           failure ??= error instanceof Error ? error : new Error(String(error));
         })
         .finally(() => {
-          buffers.push(buffer);
+          ready.release();
           inFlight.delete(task);
           changes.notify();
         });
@@ -157,7 +166,7 @@ export async function uploadFile(options: UploadOptions): Promise<UploadResult> 
     await Promise.all(inFlight);
     if (failure) throw failure;
 
-    const digest = digestHeaderFor(wholeFile.digest());
+    const digest = digestHeaderFor(reader.wholeFile());
     const commitBody = JSON.stringify({ parts: [...records].sort((a, b) => a.offset - b.offset) });
     const maxWaits = options.maxCommitWaits ?? 60;
     for (let waits = 0; ; waits++) {

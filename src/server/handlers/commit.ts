@@ -4,6 +4,7 @@ import { type UploadPart, checkCommitBody } from '../../protocol/shapes.ts';
 import { type FileAttributes, commitAttributesOf } from '../items.ts';
 import { type RequestContext, headerOf } from '../context.ts';
 import { MAX_JSON_BYTES, fail, failStorage, readJsonBody, reply } from '../replies.ts';
+import { wholeFileDigest } from '../running-digest.ts';
 import { type Session, exclusively } from '../store.ts';
 import { answerFault, fireFault } from './injected-faults.ts';
 import { withSession } from './sessions.ts';
@@ -47,7 +48,7 @@ async function finishCommit(ctx: RequestContext, session: Session, listed: Uploa
   const paths = store.partPaths(listed, session);
   let actual: Buffer;
   try {
-    actual = await store.digestOf(paths);
+    actual = await wholeFileDigest(session, paths, store);
   } catch (error) {
     // The session stays open with its parts listed: the client may retry, or abort.
     return failStorage(ctx, error, "read the session's parts");

@@ -4,6 +4,7 @@ import { parseDigest } from '../../protocol/digest.ts';
 import { receiveBody } from '../body.ts';
 import { headerOf } from '../context.ts';
 import { drainThenFail, fail, failStorage, markAborted, reply } from '../replies.ts';
+import { hashStoredParts } from '../running-digest.ts';
 import { isMissingPath } from '../storage-errors.ts';
 import { randomHex } from '../store.ts';
 import { answerFault, fireFault } from './injected-faults.ts';
@@ -107,6 +108,7 @@ export const uploadPart = withSession(async (ctx, session) => {
   }
   const part = { part_id: randomHex(4), offset: range.lo, size, sha1: body.sha1.toString('hex') };
   session.parts.set(range.lo, { ...part, path });
+  hashStoredParts(session);
   if (fault?.kind === 'delay') await sleep(fault.ms);
   reply(ctx, 200, { part });
 });

@@ -45,7 +45,12 @@ interface Schedule {
   instructions: FaultInstruction[];
 }
 
-function scheduleArbitrary(partSize: number, maxParts: number): fc.Arbitrary<Schedule> {
+/**
+ * Fault schedules: runs of faults on consecutive attempts 1..k of one part (or of every part, or of the
+ * commit), k up to the uploader's attempt limit so that both sides of it are tried, and now and then an
+ * instruction for every attempt.
+ */
+export function scheduleArbitrary(partSize: number, maxParts: number): fc.Arbitrary<Schedule> {
   const transient = fc.oneof(
     fc.record({ kind: fc.constant('error' as const), status: fc.constantFrom(500, 502, 503, 504) }),
     fc.record({ kind: fc.constant('rate-limit' as const), retryAfter: fc.constant(0) }),
@@ -53,31 +58,37 @@ function scheduleArbitrary(partSize: number, maxParts: number): fc.Arbitrary<Sch
     fc.record({ kind: fc.constant('delay' as const), ms: fc.integer({ min: 0, max: 20 }) }),
   );
   const terminal = fc.record({ kind: fc.constant('error' as const), status: fc.constantFrom(400, 403, 404, 409, 410, 412) });
-  // Waits of a whole second only on one named attempt, so a schedule stays short.
-  const onceOnly = fc.oneof(
-    fc.record({ kind: fc.constant('rate-limit' as const), retryAfter: fc.constant(1) }),
-    fc.record({ kind: fc.constant('retry-later' as const), retryAfter: fc.constantFrom(0, 1) }),
+  const partAction = fc.oneof({ weight: 12, arbitrary: transient }, { weight: 4, arbitrary: fc.constant({ kind: 'overlap' as const }) }, { weight: 1, arbitrary: terminal });
+  // A wait of a whole second at most once per schedule (the first attempt of a commit), so schedules stay short.
+  const commitAction = fc.oneof(
+    { weight: 12, arbitrary: transient },
+    { weight: 4, arbitrary: fc.record({ kind: fc.constant('retry-later' as const), retryAfter: fc.constant(0) }) },
+    { weight: 1, arbitrary: terminal },
   );
-  const attempt = fc.option(fc.integer({ min: 1, max: MAX_ATTEMPTS }), { nil: undefined, freq: 3 });
-  const part = fc.option(fc.integer({ min: 1, max: maxParts }), { nil: undefined, freq: 4 });
-  const partInstruction = fc.record({
-    op: fc.constant('part' as const),
-    part,
-    attempt,
-    action: fc.oneof({ weight: 8, arbitrary: fc.oneof(transient, fc.constant({ kind: 'overlap' as const })) }, { weight: 1, arbitrary: terminal }),
-  });
-  const commitInstruction = fc.oneof(
-    fc.record({ op: fc.constant('commit' as const), attempt, action: fc.oneof({ weight: 8, arbitrary: transient }, { weight: 1, arbitrary: terminal }) }),
-    fc.record({ op: fc.constant('commit' as const), attempt: fc.integer({ min: 1, max: 3 }), action: onceOnly }),
+  const length = fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 1, max: 2 }) }, { weight: 2, arbitrary: fc.integer({ min: 3, max: MAX_ATTEMPTS - 1 }) }, { weight: 2, arbitrary: fc.constant(MAX_ATTEMPTS) });
+  const partRun = fc
+    .tuple(fc.option(fc.integer({ min: 1, max: maxParts }), { nil: undefined, freq: 5 }), length, fc.array(partAction, { minLength: MAX_ATTEMPTS, maxLength: MAX_ATTEMPTS }))
+    .map(([part, count, actions]) =>
+      actions.slice(0, count).map((action, index): FaultInstruction => ({ op: 'part', ...(part === undefined ? {} : { part }), attempt: index + 1, action })),
+    );
+  const commitRun = fc
+    .tuple(length, fc.array(commitAction, { minLength: MAX_ATTEMPTS, maxLength: MAX_ATTEMPTS }))
+    .map(([count, actions]) => actions.slice(0, count).map((action, index): FaultInstruction => ({ op: 'commit', attempt: index + 1, action })));
+  const everyAttempt = fc.oneof(
+    fc.record({ op: fc.constant('part' as const), part: fc.integer({ min: 1, max: maxParts }), action: partAction }),
+    fc.record({ op: fc.constant('commit' as const), action: fc.oneof(transient, terminal) }),
   );
-  const withoutUndefined = (instruction: FaultInstruction): FaultInstruction =>
-    Object.fromEntries(Object.entries(instruction).filter(([, value]) => value !== undefined)) as unknown as FaultInstruction;
+  const slowOnce = fc.constant<FaultInstruction[]>([{ op: 'commit', attempt: 1, action: { kind: 'retry-later', retryAfter: 1 } }]);
   return fc.record({
     parts: fc.integer({ min: 1, max: maxParts }),
     tail: fc.oneof(fc.constant(partSize), fc.integer({ min: 1, max: partSize })),
     instructions: fc
-      .array(fc.oneof({ weight: 3, arbitrary: partInstruction }, { weight: 1, arbitrary: commitInstruction }), { maxLength: 5 })
-      .map((list) => list.map((instruction) => withoutUndefined(instruction as FaultInstruction))),
+      .tuple(
+        fc.array(fc.oneof({ weight: 3, arbitrary: partRun }, { weight: 1, arbitrary: commitRun }), { maxLength: 3 }),
+        fc.oneof({ weight: 1, arbitrary: everyAttempt.map((instruction) => [instruction as FaultInstruction]) }, { weight: 5, arbitrary: fc.constant([]) }),
+        fc.oneof({ weight: 1, arbitrary: slowOnce }, { weight: 19, arbitrary: fc.constant([]) }),
+      )
+      .map(([runs, every, slow]) => [...runs.flat(), ...every, ...slow]),
   });
 }
 

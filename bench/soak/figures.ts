@@ -33,20 +33,31 @@ export class Invariants {
     for (const name of names) this.#results.set(name, { name, count: 0, samples: [] });
   }
 
-  violate(name: string, sample: Sample): void {
+  readonly #sampleKeys = new Map<string, Set<string>>();
+
+  /** Counts a violation; keeps its sample if fewer than 5 are kept and none of the same `kind` is. */
+  violate(name: string, sample: Sample, kind = sample.request): void {
     let result = this.#results.get(name);
     if (!result) {
       result = { name, count: 0, samples: [] };
       this.#results.set(name, result);
     }
     result.count += 1;
-    if (result.samples.length < SAMPLES_KEPT) result.samples.push(sample);
+    const kinds = this.#sampleKeys.get(name) ?? new Set<string>();
+    this.#sampleKeys.set(name, kinds);
+    if (result.samples.length < SAMPLES_KEPT && !kinds.has(kind)) {
+      kinds.add(kind);
+      result.samples.push(sample);
+    }
   }
 
-  /** Records a violation when `ok` is false. */
-  check(name: string, ok: boolean, sample: () => Sample): void {
+  /** Records a violation when `ok` is false; `kind` keeps the samples varied (one per kind). */
+  check(name: string, ok: boolean, sample: () => Sample, kind?: string): void {
     if (!this.#results.has(name)) this.#results.set(name, { name, count: 0, samples: [] });
-    if (!ok) this.violate(name, sample());
+    if (!ok) {
+      const made = sample();
+      this.violate(name, made, kind ?? made.request);
+    }
   }
 
   all(): InvariantResult[] {

@@ -7,7 +7,7 @@ import { readdir } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
 import { type FaultInstruction, parseFaultPlan } from '../../src/server/faults.ts';
-import { API, Client, type SessionInfo, type Step, isInjected, uploadOverWire } from './api.ts';
+import { API, Client, type SessionInfo, type Step, Upload, isInjected, uploadOverWire } from './api.ts';
 import { Counter, Invariants, Reservoir, type SectionResult, describeRequest, describeResult, mib, ms, percentile } from './figures.ts';
 import { type ServerProcess, crashSummary } from './server-process.ts';
 import { type RequestSpec, WireConnection, type WireResult, exchange, isBoxError, jsonOf, requestBytes } from './wire.ts';
@@ -46,6 +46,8 @@ export const INVARIANTS = {
   crashes: 'server crashes',
   validFailed: 'valid requests answered with an unexpected status',
   bytesLost: 'committed files whose content read back differs from the source',
+  raceBothWon: 'sessions whose commit and abort, sent at once, were both answered success',
+  raceLost: 'files committed in a commit/abort race that cannot be read back identical',
   controlFrozen: 'GET /_control/traffic not answered with JSON within 10 s after the storm',
   orphans: 'files left in the storage directory after every session was aborted and every file deleted',
 } as const;
@@ -55,6 +57,8 @@ type Endpoint = 'create' | 'version' | 'part' | 'list' | 'status' | 'commit' | '
 /** What a generated case is; `pick` chooses among the live sessions when the case runs. */
 type Case =
   | { kind: 'upload'; parts: number; tail: number; order: 'forward' | 'reverse' | 'shuffled'; list: boolean; finish: 'commit' | 'abort'; seed: number }
+  /** A complete session, then its commit and its abort sent at the same moment. */
+  | { kind: 'abort-race'; parts: number; seed: number; abortFirst: boolean }
   | { kind: 'bad-percent'; pick: number; escape: string; suffix: '' | '/parts' | '/commit' | '/log'; method: string; at: 'session' | 'file' }
   | { kind: 'long-url'; length: number; where: 'path' | 'query' | 'session' }
   | { kind: 'odd-path'; path: string; method: string }
@@ -109,6 +113,10 @@ function caseArbitrary(partSize: number): fc.Arbitrary<Case> {
         finish: fc.constantFrom('commit' as const, 'commit' as const, 'abort' as const),
         seed: fc.nat(),
       }),
+    },
+    {
+      weight: 30,
+      arbitrary: fc.record({ kind: fc.constant('abort-race' as const), parts: fc.integer({ min: 1, max: 3 }), seed: fc.nat(), abortFirst: fc.boolean() }),
     },
     {
       weight: 140,
@@ -352,7 +360,7 @@ function endpointRequest(endpoint: Endpoint, live: LiveState, pick: number): { m
 const harmless = (method: string) => method !== 'DELETE';
 
 /** The raw request(s) of a malformed case. */
-function wireFor(testCase: Exclude<Case, { kind: 'upload' }>, live: LiveState, token: string, partSize: number): Wire {
+function wireFor(testCase: Exclude<Case, { kind: 'upload' | 'abort-race' }>, live: LiveState, token: string, partSize: number): Wire {
   const auth: [string, string] = ['authorization', `Bearer ${token}`];
   switch (testCase.kind) {
     case 'bad-percent': {
@@ -666,24 +674,26 @@ export async function generatedSection(options: GeneratedOptions): Promise<Secti
   const judge = (describe: string, result: WireResult, expect: Expectation, kind: string) => {
     live.noteAnswer(result);
     outcomes.add(result.kind === 'answer' ? 'answered' : result.kind);
-    const sample = () => ({ request: describe, answer: describeResult(result) });
+    const sample = () => ({ request: `${describe} (${kind})`, answer: describeResult(result) });
+    // One sample per kind of case and status, so the first offenders are varied.
+    const sampleKind = `${kind}:${result.kind === 'answer' ? result.answer.status : result.kind}`;
     if (result.kind === 'answer') {
       const { status } = result.answer;
       statuses.add(status);
       const wasInjected = isInjected(result.answer);
       if (wasInjected && status >= 500) injected += 1;
-      invariants.check(INVARIANTS.fiveHundreds, status < 500 || wasInjected, sample);
+      invariants.check(INVARIANTS.fiveHundreds, status < 500 || wasInjected, sample, sampleKind);
       const methodIsHead = describe.startsWith('HEAD ');
-      invariants.check(INVARIANTS.notBoxJson, status < 400 || methodIsHead || isBoxError(result.answer), sample);
-      if (expect.wantStatus !== undefined) invariants.check(INVARIANTS.validFailed, status === expect.wantStatus, sample);
+      invariants.check(INVARIANTS.notBoxJson, status < 400 || methodIsHead || isBoxError(result.answer), sample, sampleKind);
+      if (expect.wantStatus !== undefined) invariants.check(INVARIANTS.validFailed, status === expect.wantStatus, sample, sampleKind);
     } else if (result.kind === 'timeout') {
-      invariants.violate(INVARIANTS.late, sample());
+      invariants.violate(INVARIANTS.late, sample(), sampleKind);
     } else if (result.kind === 'closed') {
-      invariants.check(INVARIANTS.closed, expect.mayClose === true, () => ({ request: `${describe} (${kind})`, answer: describeResult(result) }));
+      invariants.check(INVARIANTS.closed, expect.mayClose === true, sample, sampleKind);
     }
   };
 
-  const runMalformed = async (testCase: Exclude<Case, { kind: 'upload' }>) => {
+  const runMalformed = async (testCase: Exclude<Case, { kind: 'upload' | 'abort-race' }>) => {
     const wire = wireFor(testCase, live, server.token, options.partSize);
     const connection = await WireConnection.open(server.port);
     if (!(connection instanceof WireConnection)) {
@@ -755,6 +765,51 @@ export async function generatedSection(options: GeneratedOptions): Promise<Secti
     }
   };
 
+  const runRace = async (testCase: Extract<Case, { kind: 'abort-race' }>, worker: number, index: number) => {
+    const address = { port: server.port, origin: server.origin, token: server.token };
+    const committer = new Client(address, DEADLINE_MS);
+    const aborter = new Client(address, DEADLINE_MS);
+    const observe = (step: Step) =>
+      judge(
+        step.request,
+        step.result,
+        { wantStatus: step.injected || step.what === 'commit' || step.what === 'abort' ? undefined : wanted(step.what) },
+        'abort-race',
+      );
+    const upload = new Upload(committer, `race-${worker}-${index}.bin`, testCase.parts * options.partSize, `race:${options.seed}:${testCase.seed}`, observe, 4);
+    try {
+      await upload.create();
+      if (!upload.session) return;
+      live.allSessions.add(upload.session.id);
+      for (const part of upload.missing()) if (!(await upload.putPart(part)).ok) return;
+      // The injected fault answers the first commit of every session with a 500: that one goes alone.
+      const single = new Upload(committer, upload.fileName, upload.fileSize, upload.seed, observe, 1);
+      single.session = upload.session;
+      for (const [part, record] of upload.stored) single.stored.set(part, record);
+      const first = await single.commit();
+      if (first.ok || !first.injected) return;
+      const abortView = new Upload(aborter, upload.fileName, upload.fileSize, upload.seed, observe, 1);
+      abortView.session = upload.session;
+      const [committed, aborted] = testCase.abortFirst
+        ? await Promise.all([Promise.resolve().then(() => single.commit()), abortView.abort()]).then(([c, a]) => [c, a] as const)
+        : await Promise.all([single.commit(), Promise.resolve().then(() => abortView.abort())]).then(([c, a]) => [c, a] as const);
+      invariants.check(INVARIANTS.raceBothWon, !(committed.ok && aborted.ok), () => ({
+        request: `POST …/${upload.session?.id}/commit and DELETE …/${upload.session?.id} at once`,
+        answer: `commit: ${describeResult(committed.result)}; abort: ${describeResult(aborted.result)}`,
+      }));
+      if (committed.ok && single.fileId) {
+        live.allFiles.add(single.fileId);
+        const back = await single.readBack();
+        invariants.check(INVARIANTS.raceLost, back.identical === true, () => ({ request: back.step.request, answer: describeResult(back.step.result) }));
+        await single.deleteFile();
+      }
+    } finally {
+      sent += committer.sent + aborter.sent;
+      committer.close();
+      aborter.close();
+    }
+  };
+
   // Slow-loris: connections that send a header line now and then and never finish, for the whole run.
   const loris: WireConnection[] = [];
   for (let index = 0; index < options.slowLoris; index++) {
@@ -786,6 +841,7 @@ export async function generatedSection(options: GeneratedOptions): Promise<Secti
       const testCase = nextCase();
       kinds.add(testCase.kind);
       if (testCase.kind === 'upload') await runUpload(testCase, id, index);
+      else if (testCase.kind === 'abort-race') await runRace(testCase, id, index);
       else await runMalformed(testCase);
       if (!server.alive) await noticeCrash();
       if (performance.now() - lastProgress > 10_000) {

@@ -58,16 +58,28 @@ export function scheduleArbitrary(partSize: number, maxParts: number): fc.Arbitr
     fc.record({ kind: fc.constant('delay' as const), ms: fc.integer({ min: 0, max: 20 }) }),
   );
   const terminal = fc.record({ kind: fc.constant('error' as const), status: fc.constantFrom(400, 403, 404, 409, 410, 412) });
-  const partAction = fc.oneof({ weight: 12, arbitrary: transient }, { weight: 4, arbitrary: fc.constant({ kind: 'overlap' as const }) }, { weight: 1, arbitrary: terminal });
+  const partAction = fc.oneof(
+    { weight: 12, arbitrary: transient },
+    { weight: 4, arbitrary: fc.constant({ kind: 'overlap' as const }) },
+    { weight: 1, arbitrary: terminal },
+  );
   // A wait of a whole second at most once per schedule (the first attempt of a commit), so schedules stay short.
   const commitAction = fc.oneof(
     { weight: 12, arbitrary: transient },
     { weight: 4, arbitrary: fc.record({ kind: fc.constant('retry-later' as const), retryAfter: fc.constant(0) }) },
     { weight: 1, arbitrary: terminal },
   );
-  const length = fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 1, max: 2 }) }, { weight: 2, arbitrary: fc.integer({ min: 3, max: MAX_ATTEMPTS - 1 }) }, { weight: 2, arbitrary: fc.constant(MAX_ATTEMPTS) });
+  const length = fc.oneof(
+    { weight: 4, arbitrary: fc.integer({ min: 1, max: 2 }) },
+    { weight: 2, arbitrary: fc.integer({ min: 3, max: MAX_ATTEMPTS - 1 }) },
+    { weight: 2, arbitrary: fc.constant(MAX_ATTEMPTS) },
+  );
   const partRun = fc
-    .tuple(fc.option(fc.integer({ min: 1, max: maxParts }), { nil: undefined, freq: 5 }), length, fc.array(partAction, { minLength: MAX_ATTEMPTS, maxLength: MAX_ATTEMPTS }))
+    .tuple(
+      fc.option(fc.integer({ min: 1, max: maxParts }), { nil: undefined, freq: 5 }),
+      length,
+      fc.array(partAction, { minLength: MAX_ATTEMPTS, maxLength: MAX_ATTEMPTS }),
+    )
     .map(([part, count, actions]) =>
       actions.slice(0, count).map((action, index): FaultInstruction => ({ op: 'part', ...(part === undefined ? {} : { part }), attempt: index + 1, action })),
     );

@@ -3,7 +3,8 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { seededBytes, writeSeededFile } from '../src/kit/source-file.ts';
+import { seededBytes } from '../src/protocol/seeded-bytes.ts';
+import { writeSeededFile } from '../src/kit/source-file.ts';
 import { describeRequest, scrub } from '../src/record/recording.ts';
 
 describe('seeded bytes', () => {

@@ -4,7 +4,7 @@ import { contentRangeFor } from '../protocol/content-range.ts';
 import { digestHeaderFor, sha1Of } from '../protocol/digest.ts';
 import { partAt } from '../protocol/parts.ts';
 import type { UploadPart, UploadSession } from '../protocol/shapes.ts';
-import { seededBytes } from '../kit/source-file.ts';
+import { seededBytes } from '../protocol/seeded-bytes.ts';
 import { parseRetryAfter } from '../uploader/retry.ts';
 
 /** A server the kit grades: where it is, how to reach it, and what it may create there. */

@@ -1,0 +1,34 @@
+import type { FaultPlan, FaultReportEntry } from './faults.ts';
+import type { TrafficRecorder } from './recorder.ts';
+import type { ActivePlan, UploadStore } from './store.ts';
+
+/** What the server was started with, as every handler reads it. */
+export interface ServerConfig {
+  /** Accept only this bearer token; undefined: any non-empty bearer token. */
+  token: string | undefined;
+  partSize: number;
+  minFileSize: number;
+  sessionTtlMs: number;
+  maxUrlBytes: number;
+}
+
+/** Everything one simulated server holds, passed explicitly to every handler. */
+export interface ServerState {
+  readonly config: ServerConfig;
+  readonly store: UploadStore;
+  readonly recorder: TrafficRecorder;
+  /** The fault plan new sessions follow. */
+  plan: ActivePlan;
+  /** e.g. http://127.0.0.1:41234, known once the server listens. */
+  origin: string;
+}
+
+export const API_PREFIX = '/api/2.0';
+
+export function setFaultPlan(state: ServerState, next: FaultPlan): void {
+  state.plan = { instructions: next.instructions.map((instruction) => ({ ...instruction })), fired: next.instructions.map(() => 0) };
+}
+
+export function faultReport(state: ServerState): FaultReportEntry[] {
+  return state.plan.instructions.map((instruction, index) => ({ instruction, fired: state.plan.fired[index] ?? 0 }));
+}

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { contentRangeFor } from '../../src/protocol/content-range.ts';
 import { digestHeaderFor } from '../../src/protocol/digest.ts';
-import { seededBytes } from '../../src/kit/source-file.ts';
+import { seededBytes } from '../../src/protocol/seeded-bytes.ts';
 import { describeRequest } from './figures.ts';
 import { type RequestSpec, type WireAnswer, WireConnection, type WireResult, jsonOf, requestBytes } from './wire.ts';
 

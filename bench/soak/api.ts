@@ -31,9 +31,15 @@ export const isInjected = (answer: WireAnswer) => {
   return (typeof body?.message === 'string' && body.message.startsWith('Injected fault')) || body?.code === 'rate_limit_exceeded';
 };
 
+/** Without a Keep-Alive header, Node's default. A connection is given up 2 s before the server would close it (undici's keepAliveTimeoutThreshold). */
+const DEFAULT_KEEP_ALIVE_MS = 5_000;
+const KEEP_ALIVE_MARGIN_MS = 2_000;
+
 /** Requests on one keep-alive connection, reopened whenever the server closed it or asked to. */
 export class Client {
   #connection: WireConnection | undefined;
+  #idleSince = 0;
+  #keepAliveMs = DEFAULT_KEEP_ALIVE_MS;
   sent = 0;
   constructor(
     readonly server: ServerAddress,
@@ -43,6 +49,9 @@ export class Client {
   ) {}
 
   async send(spec: RequestSpec): Promise<WireResult> {
+    // A connection idle for nearly the server's keep-alive timeout may be closing as the request goes out
+    // (the request is then lost unanswered): as HTTP clients do, such a connection is not reused.
+    if (this.#connection && performance.now() - this.#idleSince > this.#keepAliveMs - KEEP_ALIVE_MARGIN_MS) this.close();
     if (!this.#connection || this.#connection.closed) {
       const opened = await WireConnection.open(this.server.port);
       if (!(opened instanceof WireConnection)) return { kind: 'refused', code: opened.refused };
@@ -64,6 +73,10 @@ export class Client {
     if (result.kind !== 'answer' || /close/i.test(result.answer.headers.connection ?? '')) {
       connection.close();
       this.#connection = undefined;
+    } else {
+      this.#idleSince = performance.now();
+      const timeout = /timeout=(\d+)/.exec(result.answer.headers['keep-alive'] ?? '')?.[1];
+      this.#keepAliveMs = timeout === undefined ? DEFAULT_KEEP_ALIVE_MS : Number(timeout) * 1000;
     }
     return result;
   }

@@ -295,7 +295,10 @@ async function runScenario(options: StorageOptions, scenario: Scenario): Promise
     if (fresh.session) await fresh.abort();
     // The file committed before: readable (then identical) where the disk still holds it; otherwise the
     // read must still end (an error, or the connection closed), never hang.
-    const content = await viewOf(keeper).readBack();
+    const reader = new Upload(probe, keeper.fileName, keeper.fileSize, keeper.seed, () => {}, 1);
+    reader.session = keeper.session;
+    reader.fileId = keeper.fileId;
+    const content = await reader.readBack();
     judgeAnswer(invariants, during, `${content.step.request} (committed before the fault)`, content.step.result, {
       allow5xx: !scenario.fileReadableDuringFault,
       mayClose: !scenario.fileReadableDuringFault,

@@ -49,6 +49,12 @@ export async function peakRssMiB(pid: number): Promise<number | undefined> {
   }
 }
 
+/** Every server started and not yet gone: none outlives the soak, whatever ends it. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 export class ServerProcess {
   readonly #child: ChildProcess;
   readonly baseUrl: string;
@@ -88,6 +94,8 @@ export class ServerProcess {
         ? [args[0] as string, args.slice(1)]
         : ['/bin/sh', ['-c', `ulimit -n ${options.maxOpenFiles} && exec "$@"`, 'sh', ...args]];
     const child = spawn(file, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    running.add(child);
+    child.once('exit', () => running.delete(child));
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => {
       stderr = (stderr + chunk.toString()).slice(-STDERR_TAIL);

@@ -44,6 +44,7 @@ try {
       concurrency,
       maxSeconds,
       slowLoris: 100,
+      maxPeakRssMiB: 200,
       partSize: PART_SIZE,
       storageDir,
       startServer: () => ServerProcess.start({ token: 'soak-token', partSize: PART_SIZE, storageDir }),

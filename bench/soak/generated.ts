@@ -24,6 +24,8 @@ export interface GeneratedOptions {
   /** Starts the server (again, after a crash) with the given storage directory. */
   startServer: () => Promise<ServerProcess>;
   storageDir: string;
+  /** The server's peak RSS (VmHWM) must stay under this. */
+  maxPeakRssMiB: number;
   log?: (line: string) => void;
 }
 
@@ -50,6 +52,7 @@ export const INVARIANTS = {
   raceLost: 'files committed in a commit/abort race that cannot be read back identical',
   controlFrozen: 'GET /_control/traffic not answered with JSON within 10 s after the storm',
   orphans: 'files left in the storage directory after every session was aborted and every file deleted',
+  memory: 'server peak RSS (VmHWM) over the budget',
 } as const;
 
 type Endpoint = 'create' | 'version' | 'part' | 'list' | 'status' | 'commit' | 'log' | 'abort' | 'file' | 'content' | 'faults' | 'root';
@@ -877,6 +880,10 @@ export async function generatedSection(options: GeneratedOptions): Promise<Secti
   clearInterval(rssTimer);
   peakRss = Math.max(peakRss, await server.samplePeakRss());
   await server.stop();
+  invariants.check(INVARIANTS.memory, peakRss < options.maxPeakRssMiB, () => ({
+    request: `${sent.toLocaleString('en')} requests`,
+    answer: `peak RSS ${mib(peakRss)}, budget ${options.maxPeakRssMiB} MiB`,
+  }));
 
   const latencies = validLatency.values;
   return {

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { mkdtemp, readdir, rm, truncate } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { Readable, Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, afterEach, describe, mock, test } from 'node:test';
@@ -13,6 +15,7 @@ import { type SimulatedServer, type SimulatedServerOptions, startSimulatedServer
 import type { RequestContext } from '../src/server/context.ts';
 import { reply } from '../src/server/replies.ts';
 import { TrafficRecorder } from '../src/server/recorder.ts';
+import { ROOT } from './support/kit.ts';
 import { RawConnection, rawRequest } from './support/raw-http.ts';
 
 /**
@@ -490,5 +493,39 @@ describe('bodies not read to their end close the connection', () => {
     const url = session.session_endpoints.status.replace(/$/, '/log');
     const res = await fetch(url, { method: 'POST', headers: auth, body: JSON.stringify({ pad: 'p'.repeat(100_000) }), signal: answerWithin() });
     await expectBoxError(res, 413, 'request_entity_too_large');
+  });
+});
+
+describe('npm run server takes the budgets as options', () => {
+  const NODE_ARGS = ['--no-warnings', '--import', './src/register.mjs', 'src/cli/server.ts'];
+
+  test('--max-sessions and --max-url-bytes reach the server; a budget of 0 is a usage error', async () => {
+    const child = spawn(process.execPath, [...NODE_ARGS, '--min-file-size', '1', '--max-sessions', '1', '--max-url-bytes', '200'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      const baseUrl = await new Promise<string>((resolve, reject) => {
+        createInterface({ input: child.stdout }).once('line', resolve);
+        child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+      });
+      const create = () =>
+        fetch(`${baseUrl}/files/upload_sessions`, {
+          method: 'POST',
+          headers: auth,
+          body: JSON.stringify({ folder_id: '0', file_name: `${Math.random()}`, file_size: 5 }),
+        });
+      assert.equal((await create()).status, 201);
+      await expectBoxError(await create(), 429, 'rate_limit_exceeded');
+      await expectBoxError(await fetch(`${baseUrl}/files/${'1'.repeat(300)}`, { headers: auth }), 414);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const refused = spawn(process.execPath, [...NODE_ARGS, '--session-ttl', '0'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    refused.stderr.on('data', (chunk) => (stderr += chunk));
+    const code = await new Promise((resolve) => refused.once('close', resolve));
+    assert.equal(code, 2);
+    assert.match(stderr, /^server: --session-ttl takes a whole number of at least 1, got "0"\. Run "npm run server -- --help" for the options\.\n$/);
   });
 });

@@ -42,7 +42,7 @@ describe('reliability soak, short version (npm run soak for the full one)', { co
         concurrency: 24,
         maxSeconds: 60,
         slowLoris: 20,
-      maxPeakRssMiB: 200,
+        maxPeakRssMiB: 200,
         partSize: PART_SIZE,
         storageDir,
         startServer: () => ServerProcess.start({ token: TOKEN, partSize: PART_SIZE, storageDir }),

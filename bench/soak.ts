@@ -5,7 +5,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { integerOption, parseCommandLine } from '../src/cli/args.ts';
+import { integerOption, parseCommandLine, usageError } from '../src/cli/args.ts';
 import { type SectionResult, failedInvariants, formatSection } from './soak/figures.ts';
 import { generatedSection } from './soak/generated.ts';
 import { ServerProcess } from './soak/server-process.ts';
@@ -15,6 +15,21 @@ import { uploaderSection } from './soak/uploader.ts';
 
 const COMMAND = 'soak';
 const SECTIONS = ['generated', 'storage', 'sessions', 'uploader'] as const;
+const USAGE = `Usage: npm run soak -- [options]
+
+The reliability soak of the simulated server (README, "Reliability"): each section runs npm run server in
+a process of its own, prints its figures and checks its invariants. Exit 1 if an invariant failed.
+
+  --sections <list>      comma-separated, any of ${SECTIONS.join(', ')} (default: all)
+  --seed <n>             seed of every generated case (default 1)
+  --requests <n>         generated requests (default 100000)
+  --concurrency <n>      generated requests at once (default 24)
+  --schedules <n>        fault schedules for the reference uploader (default 3000)
+  --max-seconds <n>      stop starting new cases of a section after this long (default 1800)
+  --help                 this text
+
+The storage section mounts a small tmpfs (or a loop-mounted ext4 image) and remounts it read-only: as
+root; elsewhere those two faults are skipped with the reason.`;
 
 const { values } = parseCommandLine(COMMAND, {
   sections: { type: 'string' },
@@ -23,8 +38,15 @@ const { values } = parseCommandLine(COMMAND, {
   concurrency: { type: 'string' },
   'max-seconds': { type: 'string' },
   schedules: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
 });
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 const sections = (values.sections ?? SECTIONS.join(',')).split(',');
+const unknown = sections.filter((name) => !(SECTIONS as readonly string[]).includes(name));
+if (unknown.length > 0) usageError(COMMAND, `--sections takes any of ${SECTIONS.join(', ')}, got "${unknown.join(',')}"`);
 const seed = integerOption(COMMAND, 'seed', values.seed, 1, 0);
 const requests = integerOption(COMMAND, 'requests', values.requests, 100_000, 1);
 const concurrency = integerOption(COMMAND, 'concurrency', values.concurrency, 24, 1);

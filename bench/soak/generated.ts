@@ -3,14 +3,14 @@
 // raw bytes and its answer judged against what every request is owed: an answer within 10 s, never a
 // 5xx but the injected faults, Box's error JSON on every error, and a kept-alive connection that answers
 // the next request.
-import { readdir } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
 import { type FaultInstruction, parseFaultPlan } from '../../src/server/faults.ts';
 import { API, Client, type SessionInfo, type Step, Upload, isInjected, uploadOverWire } from './api.ts';
 import { Counter, Invariants, Reservoir, type SectionResult, describeRequest, describeResult, mib, ms, percentile } from './figures.ts';
-import { type ServerProcess, crashSummary } from './server-process.ts';
-import { type RequestSpec, WireConnection, type WireResult, exchange, isBoxError, jsonOf, requestBytes } from './wire.ts';
+import { ANSWER_INVARIANTS, judgeAnswer } from './judge.ts';
+import { type ServerProcess, crashSummary, filesUnder } from './server-process.ts';
+import { type RequestSpec, WireConnection, type WireResult, exchange, jsonOf, requestBytes } from './wire.ts';
 
 export interface GeneratedOptions {
   seed: number;
@@ -40,10 +40,7 @@ export const INJECTED_FAULTS: FaultInstruction[] = [
 ];
 
 export const INVARIANTS = {
-  fiveHundreds: 'answers 5xx other than injected faults',
-  late: 'requests without an answer within 10 s',
-  closed: 'connections closed without an answer where one was owed',
-  notBoxJson: "error answers that are not Box's error JSON",
+  ...ANSWER_INVARIANTS,
   keepAlive: 'kept-alive connections that did not answer the next request',
   crashes: 'server crashes',
   validFailed: 'valid requests answered with an unexpected status',
@@ -611,19 +608,11 @@ function orderOf(order: 'forward' | 'reverse' | 'shuffled', seed: number): (part
   };
 }
 
-/** Counts the regular files under `dir`. */
-async function filesUnder(dir: string): Promise<number> {
-  let count = 0;
-  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true }).catch(() => [])) if (entry.isFile()) count += 1;
-  return count;
-}
-
 export async function generatedSection(options: GeneratedOptions): Promise<SectionResult> {
   const log = options.log ?? (() => {});
   const invariants = new Invariants(Object.values(INVARIANTS));
   const statuses = new Counter();
   const kinds = new Counter();
-  const outcomes = new Counter();
   const validLatency = new Reservoir();
   const live = new LiveState();
   let server = await options.startServer();
@@ -673,26 +662,19 @@ export async function generatedSection(options: GeneratedOptions): Promise<Secti
     void server.samplePeakRss().then((value) => (peakRss = Math.max(peakRss, value)));
   }, 500);
 
-  /** Judges one answer against what every request is owed. */
+  /** Judges one answer against what every request is owed, and a valid request's against its status. */
   const judge = (describe: string, result: WireResult, expect: Expectation, kind: string) => {
     live.noteAnswer(result);
-    outcomes.add(result.kind === 'answer' ? 'answered' : result.kind);
-    const sample = () => ({ request: `${describe} (${kind})`, answer: describeResult(result) });
-    // One sample per kind of case and status, so the first offenders are varied.
-    const sampleKind = `${kind}:${result.kind === 'answer' ? result.answer.status : result.kind}`;
-    if (result.kind === 'answer') {
-      const { status } = result.answer;
-      statuses.add(status);
-      const wasInjected = isInjected(result.answer);
-      if (wasInjected && status >= 500) injected += 1;
-      invariants.check(INVARIANTS.fiveHundreds, status < 500 || wasInjected, sample, sampleKind);
-      const methodIsHead = describe.startsWith('HEAD ');
-      invariants.check(INVARIANTS.notBoxJson, status < 400 || methodIsHead || isBoxError(result.answer), sample, sampleKind);
-      if (expect.wantStatus !== undefined) invariants.check(INVARIANTS.validFailed, status === expect.wantStatus, sample, sampleKind);
-    } else if (result.kind === 'timeout') {
-      invariants.violate(INVARIANTS.late, sample(), sampleKind);
-    } else if (result.kind === 'closed') {
-      invariants.check(INVARIANTS.closed, expect.mayClose === true, sample, sampleKind);
+    judgeAnswer(invariants, statuses, `${describe} (${kind})`, result, { mayClose: expect.mayClose, sampleKind: kind });
+    if (result.kind !== 'answer') return;
+    if (result.answer.status >= 500 && isInjected(result.answer)) injected += 1;
+    if (expect.wantStatus !== undefined) {
+      invariants.check(
+        INVARIANTS.validFailed,
+        result.answer.status === expect.wantStatus,
+        () => ({ request: `${describe} (${kind})`, answer: describeResult(result) }),
+        `${kind}:${result.answer.status}`,
+      );
     }
   };
 
@@ -891,7 +873,7 @@ export async function generatedSection(options: GeneratedOptions): Promise<Secti
     lines: [
       `${sent.toLocaleString('en')} requests in ${seconds.toFixed(1)} s (${(sent / seconds).toFixed(0)}/s); cases: ${kinds.format('count')}`,
       `answers by status: ${statuses.format()}`,
-      `outcomes: ${outcomes.format('count')}; 5xx from injected faults: ${injected.toLocaleString('en')}`,
+      `5xx from injected faults: ${injected.toLocaleString('en')}`,
       `valid uploads committed: ${uploads.toLocaleString('en')}, read back identical: ${identical.toLocaleString('en')}`,
       `latency of valid requests: p50 ${ms(percentile(latencies, 50))}, p95 ${ms(percentile(latencies, 95))}, p99 ${ms(percentile(latencies, 99))}`,
       `slow-loris connections closed by the server during the run: ${lorisClosed} of ${loris.length}`,

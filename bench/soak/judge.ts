@@ -1,6 +1,6 @@
 // What every answer of the simulated server is owed, whatever the request: an answer within the
-// deadline, Box's error JSON on every error, and no 5xx but the ones a section expects.
-import type { Step } from './api.ts';
+// deadline, Box's error JSON on every error, and no 5xx but injected faults and the ones a section causes.
+import { type Step, isInjected } from './api.ts';
 import { type Counter, type Invariants, describeResult } from './figures.ts';
 import { type WireResult, isBoxError } from './wire.ts';
 
@@ -12,38 +12,38 @@ export const ANSWER_INVARIANTS = {
 } as const;
 
 export interface Judgement {
-  /** 5xx is allowed for this request (an injected fault, a storage fault the section caused). */
+  /** 5xx is allowed for this request (a storage fault the section caused); an injected fault's always is. */
   allow5xx?: boolean;
   /** The server may close the connection without answering. */
   mayClose?: boolean;
+  /** Samples are kept one per kind and outcome (default: one per request). */
+  sampleKind?: string;
 }
 
 /** Checks one result against the answer invariants and counts its status. */
 export function judgeAnswer(invariants: Invariants, statuses: Counter, request: string, result: WireResult, judgement: Judgement = {}): void {
   const sample = () => ({ request, answer: describeResult(result) });
+  const kind = judgement.sampleKind === undefined ? undefined : `${judgement.sampleKind}:${result.kind === 'answer' ? result.answer.status : result.kind}`;
   switch (result.kind) {
     case 'answer': {
       const { status } = result.answer;
       statuses.add(status);
-      invariants.check(ANSWER_INVARIANTS.fiveHundreds, status < 500 || judgement.allow5xx === true, sample);
-      invariants.check(ANSWER_INVARIANTS.notBoxJson, status < 400 || request.startsWith('HEAD ') || isBoxError(result.answer), sample);
+      invariants.check(ANSWER_INVARIANTS.fiveHundreds, status < 500 || judgement.allow5xx === true || isInjected(result.answer), sample, kind);
+      invariants.check(ANSWER_INVARIANTS.notBoxJson, status < 400 || request.startsWith('HEAD ') || isBoxError(result.answer), sample, kind);
       return;
     }
     case 'timeout':
       statuses.add('no answer');
-      invariants.violate(ANSWER_INVARIANTS.late, sample());
+      invariants.violate(ANSWER_INVARIANTS.late, sample(), kind);
       return;
     case 'closed':
-      statuses.add('closed');
-      invariants.check(ANSWER_INVARIANTS.closed, judgement.mayClose === true, sample);
-      return;
     case 'refused':
-      statuses.add('refused');
-      invariants.check(ANSWER_INVARIANTS.closed, judgement.mayClose === true, sample);
+      statuses.add(result.kind);
+      invariants.check(ANSWER_INVARIANTS.closed, judgement.mayClose === true, sample, kind);
   }
 }
 
 export const judgeStep =
   (invariants: Invariants, statuses: Counter, judgement: Judgement = {}) =>
   (step: Step) =>
-    judgeAnswer(invariants, statuses, step.request, step.result, { ...judgement, allow5xx: judgement.allow5xx || step.injected });
+    judgeAnswer(invariants, statuses, step.request, step.result, judgement);

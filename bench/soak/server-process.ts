@@ -1,7 +1,7 @@
 // `npm run server` in a process of its own, as a test suite in another language would run it: the soak
 // reads its peak memory from the kernel and notices when it dies.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -37,6 +37,13 @@ export function crashSummary(stderr: string): string {
     lines.at(-1) ??
     '(no output)'
   );
+}
+
+/** How many regular files a storage directory holds (0 when it is gone). */
+export async function filesUnder(dir: string): Promise<number> {
+  let count = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true }).catch(() => [])) if (entry.isFile()) count += 1;
+  return count;
 }
 
 /** Peak resident set size of a live process (VmHWM), in MiB; undefined once it is gone. */

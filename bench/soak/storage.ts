@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { Client, type Step, Upload } from './api.ts';
 import { Counter, Invariants, type SectionResult, describeResult, mib } from './figures.ts';
 import { ANSWER_INVARIANTS, judgeAnswer, judgeStep } from './judge.ts';
-import { ServerProcess, crashSummary } from './server-process.ts';
+import { ServerProcess, crashSummary, filesUnder } from './server-process.ts';
 import { exchange } from './wire.ts';
 
 const run = promisify(execFile);
@@ -91,12 +91,6 @@ export async function mountSmallDisk(parent: string, sizeMiB: number): Promise<S
 function firstLine(error: unknown): string {
   const text = (error as { stderr?: string }).stderr || (error instanceof Error ? error.message : String(error));
   return text.trim().split('\n')[0] ?? '';
-}
-
-async function filesUnder(dir: string): Promise<number> {
-  let count = 0;
-  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true }).catch(() => [])) if (entry.isFile()) count += 1;
-  return count;
 }
 
 export interface StorageOptions {

@@ -221,10 +221,14 @@ export async function startSimulatedServer(options: SimulatedServerOptions = {})
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
     if (parserFailed.has(socket)) return;
     parserFailed.add(socket);
-    // Bytes after a request's body that are not a request: answer that request first, then this.
     const pending = answering.get(socket);
-    if (pending && !pending.res.writableFinished && !pending.res.destroyed) pending.res.once('close', () => answerParserError(socket, error));
-    else answerParserError(socket, error);
+    if (pending && !pending.res.writableFinished && !pending.res.destroyed) {
+      // Bytes after a whole request that are not a request: that request is answered first, then this.
+      if (pending.req.complete && error.code !== 'ERR_HTTP_REQUEST_TIMEOUT') return void pending.res.once('close', () => answerParserError(socket, error));
+      // A request cut short (its body timed out): its own answer will never come.
+      if (pending.res.headersSent) return void socket.destroy();
+    }
+    answerParserError(socket, error);
   });
   server.keepAliveTimeout = 5_000;
   server.listen(options.port ?? 0, options.host ?? '127.0.0.1');

@@ -18,16 +18,22 @@ export interface ReceivedBody {
    */
   outcome: 'complete' | 'too-large' | 'stopped' | 'aborted' | 'sink-failed';
   error?: Error;
+  /** The whole body, when it was read whole and holds at most `keepBytes`. */
+  kept?: Buffer;
 }
 
 /**
- * Reads a request body chunk by chunk, hashing it and writing it to `sink` with backpressure; never holds
- * more than one chunk. Reading stops (without consuming the rest) past `maxBytes`, at `stopAfter`, or when
- * the sink fails.
+ * Reads a request body chunk by chunk, hashing it and writing it to `sink` with backpressure; holds no
+ * more than one chunk, or `keepBytes` when asked to keep a small body whole. Reading stops (without
+ * consuming the rest) past `maxBytes`, at `stopAfter`, or when the sink fails.
  */
-export function receiveBody(req: IncomingMessage, options: { maxBytes: number; sink?: Writable; stopAfter?: number }): Promise<ReceivedBody> {
+export function receiveBody(
+  req: IncomingMessage,
+  options: { maxBytes: number; sink?: Writable; stopAfter?: number; keepBytes?: number },
+): Promise<ReceivedBody> {
   const hash = createHash('sha1');
   const prefix: Buffer[] = [];
+  let kept: Buffer[] | undefined = options.keepBytes === undefined ? undefined : [];
   let prefixLength = 0;
   let length = 0;
   const { sink } = options;
@@ -39,7 +45,8 @@ export function receiveBody(req: IncomingMessage, options: { maxBytes: number; s
       req.off('data', onData);
       sink?.off('error', onSinkError);
       if (outcome !== 'complete') req.pause();
-      resolve({ length, sha1: hash.digest(), prefix: Buffer.concat(prefix), outcome, error });
+      const whole = outcome === 'complete' && kept ? Buffer.concat(kept) : undefined;
+      resolve({ length, sha1: hash.digest(), prefix: Buffer.concat(prefix), outcome, error, kept: whole });
     };
     const onSinkError = (error: Error) => finish('sink-failed', error);
     const onData = (chunk: Buffer) => {
@@ -54,6 +61,8 @@ export function receiveBody(req: IncomingMessage, options: { maxBytes: number; s
         prefixLength += head.length;
       }
       length += piece.length;
+      if (kept && length <= (options.keepBytes ?? 0)) kept.push(piece);
+      else kept = undefined;
       if (sink && !sink.write(piece)) {
         req.pause();
         sink.once('drain', () => settled || req.resume());
@@ -102,37 +111,23 @@ export function jsonDepth(text: string, limit: number): number {
   return deepest;
 }
 
+/** A kept body as JSON: `undefined` for an empty one; never parsed when nested deeper than MAX_JSON_DEPTH. */
+export function parseJsonBody(body: Buffer): Pick<ReceivedJson, 'outcome' | 'value'> {
+  const text = body.toString('utf8');
+  if (text.trim() === '') return { outcome: 'ok', value: undefined };
+  if (jsonDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) return { outcome: 'too-deep' };
+  try {
+    return { outcome: 'ok', value: JSON.parse(text) as unknown };
+  } catch {
+    return { outcome: 'invalid' };
+  }
+}
+
 /** Reads a small JSON body, up to `maxBytes`. `undefined` for an empty body. */
 export async function receiveJson(req: IncomingMessage, maxBytes: number): Promise<ReceivedJson> {
-  const chunks: Buffer[] = [];
-  const hash = createHash('sha1');
-  let length = 0;
-  const result = await new Promise<ReceivedBody['outcome']>((resolve) => {
-    const onData = (chunk: Buffer) => {
-      length += chunk.length;
-      if (length > maxBytes) {
-        req.off('data', onData);
-        req.pause();
-        return resolve('too-large');
-      }
-      hash.update(chunk);
-      chunks.push(chunk);
-    };
-    req.on('data', onData);
-    req.once('end', () => resolve('complete'));
-    req.once('error', () => resolve('aborted'));
-    req.once('close', () => resolve(req.complete ? 'complete' : 'aborted'));
-  });
-  const sha1 = hash.digest('hex');
-  const body = Buffer.concat(chunks);
-  const prefix = Buffer.from(body.subarray(0, BODY_PREFIX_BYTES));
-  if (result === 'too-large' || result === 'aborted') return { outcome: result, length, sha1, prefix };
-  const text = body.toString('utf8');
-  if (text.trim() === '') return { outcome: 'ok', value: undefined, length, sha1, prefix };
-  if (jsonDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) return { outcome: 'too-deep', length, sha1, prefix };
-  try {
-    return { outcome: 'ok', value: JSON.parse(text) as unknown, length, sha1, prefix };
-  } catch {
-    return { outcome: 'invalid', length, sha1, prefix };
-  }
+  const body = await receiveBody(req, { maxBytes, keepBytes: maxBytes });
+  const read = { length: body.length, sha1: body.sha1.toString('hex'), prefix: body.prefix };
+  if (body.outcome === 'too-large') return { outcome: 'too-large', ...read };
+  if (!body.kept) return { outcome: 'aborted', ...read };
+  return { ...parseJsonBody(body.kept), ...read };
 }

@@ -1,6 +1,6 @@
 import type { RouteHandler } from './context.ts';
 import { parseFaultPlan } from './faults.ts';
-import { MAX_JSON_BYTES, fail, readJsonBody, reply } from './replies.ts';
+import { MAX_JSON_BYTES, fail, readJsonBody, reply, replyWithList } from './replies.ts';
 import { faultReport, setFaultPlan } from './state.ts';
 
 /**
@@ -30,7 +30,12 @@ export const deleteFaults: RouteHandler = (ctx) => {
 /** GET /_control/traffic: the API's exchanges, control requests left out; `evicted`: how many the budget made it forget. */
 export const getTraffic: RouteHandler = (ctx) => {
   const { recorder } = ctx.state;
-  reply(ctx, 200, { exchanges: recorder.exchanges().filter((exchange) => exchange.op !== 'control'), evicted: recorder.evicted });
+  return replyWithList(
+    ctx,
+    'exchanges',
+    recorder.exchanges().filter((exchange) => exchange.op !== 'control'),
+    { evicted: recorder.evicted },
+  );
 };
 
 /** DELETE /_control/traffic */

@@ -1,8 +1,9 @@
+import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import { boxError } from '../protocol/shapes.ts';
-import { type ReceivedJson, receiveBody, receiveJson } from './body.ts';
+import { type ReceivedJson, parseJsonBody, receiveBody, receiveJson } from './body.ts';
 import { type RequestContext, headerOf } from './context.ts';
-import { recordedBody } from './recorder.ts';
+import { JSON_KEPT_BYTES, detachedPrefix, recordedBody } from './recorder.ts';
 import { storageFailure } from './storage-errors.ts';
 
 const MiB = 1024 * 1024;
@@ -22,7 +23,7 @@ export interface FailExtra {
 }
 
 /** Whether every byte of the request's body has arrived (or it has none), so the connection can carry the next request. */
-function bodyReceived(req: IncomingMessage): boolean {
+export function bodyReceived(req: IncomingMessage): boolean {
   if (req.complete) return true;
   const length = req.headers['content-length'];
   return req.headers['transfer-encoding'] === undefined && (length === undefined || Number(length) === 0);
@@ -56,10 +57,36 @@ export function reply(ctx: RequestContext, status: number, body?: unknown, heade
   ctx.res.end(text);
 }
 
+/**
+ * Answers 200 with `{"<name>": [items...], ...rest}`, serialising the items a few at a time as the client
+ * reads them: a long list (the whole traffic record) never becomes one string in memory. A failure
+ * midway destroys the connection, so the client never mistakes a cut answer for a whole one.
+ */
+export async function replyWithList(ctx: RequestContext, name: string, items: readonly unknown[], rest: Record<string, unknown>): Promise<void> {
+  const tail = JSON.stringify(rest).slice(1);
+  ctx.exchange.status = 200;
+  const headers: Record<string, string> = { 'box-request-id': ctx.requestId, 'content-type': 'application/json' };
+  if (!bodyReceived(ctx.req)) headers.connection = 'close';
+  ctx.exchange.responseHeaders = headers;
+  if (ctx.res.headersSent || ctx.res.destroyed) return;
+  ctx.res.writeHead(200, headers);
+  try {
+    ctx.res.write(`{${JSON.stringify(name)}:[`);
+    for (let start = 0; start < items.length; start += 64) {
+      const batch = items.slice(start, start + 64).map((item) => JSON.stringify(item));
+      const more = ctx.res.write(`${start > 0 ? ',' : ''}${batch.join(',')}`);
+      if (ctx.res.destroyed) return;
+      if (!more) await Promise.race([once(ctx.res, 'drain'), once(ctx.res, 'close')]);
+    }
+    ctx.res.end(`]${tail === '}' ? '}' : `,${tail}`}`);
+  } catch {
+    ctx.res.destroy();
+  }
+}
+
 /** Answers with Box's error JSON. */
 export function fail(ctx: RequestContext, status: number, code: string, message: string, extra: FailExtra = {}): void {
-  const cut = message.length > MAX_MESSAGE_CHARS ? `${message.slice(0, MAX_MESSAGE_CHARS)}…` : message;
-  reply(ctx, status, boxError(status, code, cut, ctx.requestId, extra.context), extra.headers);
+  reply(ctx, status, boxError(status, code, detachedPrefix(message, MAX_MESSAGE_CHARS), ctx.requestId, extra.context), extra.headers);
 }
 
 /** Answers a fault of the simulator's storage met while `doing` something: 507 for a full disk, 503 out of descriptors, else 500. */
@@ -83,18 +110,12 @@ async function drainRest(ctx: RequestContext, alreadyRead: number): Promise<bool
  */
 export async function drainThenFail(ctx: RequestContext, status: number, code: string, message: string, extra: FailExtra = {}): Promise<void> {
   const declared = Number(headerOf(ctx.req, 'content-length') ?? Number.NaN);
-  if (!(declared > MAX_DRAIN_BYTES) && ctx.exchange.requestBody.length === 0) {
+  if (!(declared > MAX_DRAIN_BYTES) && !ctx.req.readableEnded && ctx.exchange.requestBody.length === 0) {
     const json = ctx.exchange.op === 'create' || ctx.exchange.op === 'commit';
-    if (json) {
-      const body = await receiveJson(ctx.req, MAX_JSON_BYTES);
-      ctx.exchange.requestBody = recordedBody({ ...body, json: body.value }, body.outcome === 'too-large');
-      if (body.outcome === 'aborted') return markAborted(ctx);
-      if (body.outcome === 'too-large') await drainRest(ctx, body.length);
-    } else {
-      const body = await receiveBody(ctx.req, { maxBytes: MAX_DRAIN_BYTES });
-      ctx.exchange.requestBody = recordedBody({ ...body, sha1: body.sha1.toString('hex') }, body.outcome === 'too-large');
-      if (body.outcome === 'aborted') return markAborted(ctx);
-    }
+    const body = await receiveBody(ctx.req, { maxBytes: MAX_DRAIN_BYTES, keepBytes: json ? JSON_KEPT_BYTES : undefined });
+    const value = body.kept ? parseJsonBody(body.kept).value : undefined;
+    ctx.exchange.requestBody = recordedBody({ ...body, sha1: body.sha1.toString('hex'), json: value }, body.outcome === 'too-large');
+    if (body.outcome === 'aborted') return markAborted(ctx);
   }
   fail(ctx, status, code, message, extra);
 }

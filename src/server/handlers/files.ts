@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import type { RequestContext, RouteHandler } from '../context.ts';
-import { drainThenFail, failStorage, reply } from '../replies.ts';
+import { bodyReceived, drainThenFail, failStorage, reply } from '../replies.ts';
 import type { StoredFile } from '../store.ts';
 
 /** Runs `handler` on the committed file the first capture group names, or answers 404. */
@@ -41,7 +41,13 @@ export const fileContent = withFile(async (ctx, file) => {
     return failStorage(ctx, error, `read file ${file.entry.id}'s content`);
   }
   ctx.exchange.status = 200;
-  ctx.res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(file.entry.size), 'box-request-id': ctx.requestId });
+  const headers: Record<string, string> = {
+    'content-type': 'application/octet-stream',
+    'content-length': String(file.entry.size),
+    'box-request-id': ctx.requestId,
+  };
+  if (!bodyReceived(ctx.req)) headers.connection = 'close';
+  ctx.res.writeHead(200, headers);
   try {
     if (first) await pipeline(first.createReadStream(), ctx.res, { end: false });
     for (const path of otherPaths) await pipeline(createReadStream(path), ctx.res, { end: false });

@@ -1,6 +1,7 @@
 import { totalPartsFor } from '../../protocol/parts.ts';
 import { type UploadSession, checkCreateSessionBody } from '../../protocol/shapes.ts';
 import type { RequestContext, RouteHandler } from '../context.ts';
+import { detachedPrefix } from '../recorder.ts';
 import { drainThenFail, fail, readJsonBody, reply } from '../replies.ts';
 import { API_PREFIX } from '../state.ts';
 import { type Session, type StoredFile, exclusively, randomHex } from '../store.ts';
@@ -41,7 +42,7 @@ function decodePathSegment(segment: string): string | undefined {
 /** The open session a request names, or undefined once the request is answered with why not. */
 async function lookupSession(ctx: RequestContext, rawId: string): Promise<Session | undefined> {
   const id = decodePathSegment(rawId);
-  ctx.exchange.sessionId = (id ?? rawId).slice(0, 100);
+  ctx.exchange.sessionId = detachedPrefix(id ?? rawId, 100);
   if (id === undefined || !SESSION_ID.test(id)) {
     await drainThenFail(ctx, 400, 'invalid_upload_session_id', `"${id ?? rawId}" is not an upload session id`);
     return undefined;

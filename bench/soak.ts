@@ -26,6 +26,7 @@ a process of its own, prints its figures and checks its invariants. Exit 1 if an
   --concurrency <n>      generated requests at once (default 24)
   --schedules <n>        fault schedules for the reference uploader (default 3000)
   --max-seconds <n>      stop starting new cases of a section after this long (default 1800)
+  --server-args "<opts>" more options for every npm run server started, e.g. "--traffic-budget 16777216"
   --help                 this text
 
 The storage section mounts a small tmpfs (or a loop-mounted ext4 image) and remounts it read-only: as
@@ -38,6 +39,7 @@ const { values } = parseCommandLine(COMMAND, {
   concurrency: { type: 'string' },
   'max-seconds': { type: 'string' },
   schedules: { type: 'string' },
+  'server-args': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 });
 if (values.help) {
@@ -52,9 +54,12 @@ const requests = integerOption(COMMAND, 'requests', values.requests, 100_000, 1)
 const concurrency = integerOption(COMMAND, 'concurrency', values.concurrency, 24, 1);
 const maxSeconds = integerOption(COMMAND, 'max-seconds', values['max-seconds'], 1_800, 1);
 const schedules = integerOption(COMMAND, 'schedules', values.schedules, 3_000, 1);
+const serverArgs = values['server-args']?.split(' ').filter(Boolean) ?? [];
 const PART_SIZE = 32 * 1024;
 
-console.log(`node ${process.version}, ${(await import('node:os')).cpus().length} cores, seed ${seed}`);
+console.log(
+  `node ${process.version}, ${(await import('node:os')).cpus().length} cores, seed ${seed}${serverArgs.length > 0 ? `, npm run server ${serverArgs.join(' ')}` : ''}`,
+);
 const results: SectionResult[] = [];
 const work = await mkdtemp(join(tmpdir(), 'soak-'));
 try {
@@ -69,7 +74,7 @@ try {
       maxPeakRssMiB: 200,
       partSize: PART_SIZE,
       storageDir,
-      startServer: () => ServerProcess.start({ token: 'soak-token', partSize: PART_SIZE, storageDir }),
+      startServer: () => ServerProcess.start({ token: 'soak-token', partSize: PART_SIZE, storageDir, extraArgs: serverArgs }),
       log: (line) => console.log(line),
     });
     results.push(result);
@@ -85,6 +90,7 @@ try {
       diskMiB: 16,
       token: 'soak-token',
       workDir: work,
+      serverArgs,
       log: (line) => console.log(line),
     });
     for (const scenario of scenarios) {
@@ -100,7 +106,7 @@ try {
       sessions: 200,
       partsPerSession: 4,
       partSize: PART_SIZE,
-      startServer: () => ServerProcess.start({ token: 'soak-token', partSize: PART_SIZE, storageDir }),
+      startServer: () => ServerProcess.start({ token: 'soak-token', partSize: PART_SIZE, storageDir, extraArgs: serverArgs }),
     });
     results.push(result);
     console.log(formatSection(result));
@@ -115,6 +121,7 @@ try {
       maxSeconds,
       workDir: work,
       token: 'soak-token',
+      serverArgs,
       log: (line) => console.log(line),
     });
     results.push(result);

@@ -105,6 +105,8 @@ export interface StorageOptions {
   diskMiB: number;
   /** Sessions of the ulimit -n 1024 scenario: 200 × 4 parts need more descriptors than that. */
   ulimitSessions: number;
+  /** More `npm run server` options (its budgets). */
+  serverArgs?: string[];
   log?: (line: string) => void;
 }
 
@@ -198,6 +200,7 @@ async function runScenario(options: StorageOptions, scenario: Scenario): Promise
     partSize: options.partSize,
     storageDir: scenario.storageDir,
     maxOpenFiles: scenario.maxOpenFiles,
+    extraArgs: options.serverArgs,
   });
   const address = { port: server.port, origin: server.origin, token: server.token };
   const fileSize = options.partsPerSession * options.partSize;

@@ -25,6 +25,8 @@ export interface UploaderOptions {
   maxSeconds: number;
   workDir: string;
   token: string;
+  /** More `npm run server` options (its budgets). */
+  serverArgs?: string[];
   log?: (line: string) => void;
 }
 
@@ -154,7 +156,12 @@ export async function uploaderSection(options: UploaderOptions): Promise<Section
   const lane = async (laneIndex: number) => {
     const dir = join(options.workDir, `lane-${laneIndex}`);
     await mkdir(dir, { recursive: true });
-    let server = await ServerProcess.start({ token: options.token, partSize: options.partSize, storageDir: join(dir, 'storage') });
+    let server = await ServerProcess.start({
+      token: options.token,
+      partSize: options.partSize,
+      storageDir: join(dir, 'storage'),
+      extraArgs: options.serverArgs,
+    });
     try {
       while (next < schedules.length && performance.now() < stopAt) {
         const index = next++;
@@ -216,7 +223,12 @@ export async function uploaderSection(options: UploaderOptions): Promise<Section
         if (!server.alive) {
           const exit = await server.exited;
           invariants.violate(UPLOADER_INVARIANTS.crashes, { request, answer: `the server exited ${exit.code ?? exit.signal}: ${crashSummary(exit.stderr)}` });
-          server = await ServerProcess.start({ token: options.token, partSize: options.partSize, storageDir: join(dir, 'storage') });
+          server = await ServerProcess.start({
+            token: options.token,
+            partSize: options.partSize,
+            storageDir: join(dir, 'storage'),
+            extraArgs: options.serverArgs,
+          });
         }
         peak = Math.max(peak, await server.samplePeakRss());
         done += 1;

@@ -26,7 +26,7 @@ a process of its own, prints its figures and checks its invariants. Exit 1 if an
   --concurrency <n>      generated requests at once (default 24)
   --schedules <n>        fault schedules for the reference uploader (default 3000)
   --max-seconds <n>      stop starting new cases of a section after this long (default 1800)
-  --server-args "<opts>" more options for every npm run server started, e.g. "--traffic-budget 16777216"
+  --server-args="<opts>" more options for every npm run server started, e.g. --server-args="--traffic-budget 16777216"
   --help                 this text
 
 The storage section mounts a small tmpfs (or a loop-mounted ext4 image) and remounts it read-only: as

@@ -19,6 +19,8 @@ export interface ClientOutcome {
   stdout: string;
   stderr: string;
   durationMs: number;
+  /** Processes of the run still alive when the command exited (or was killed), which the kit then ended. */
+  leftRunning?: number;
 }
 
 /** The one narrow interface every implementation under test sits behind. */

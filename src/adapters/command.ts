@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import type { ClientOutcome, ClientUnderTest, UploadJob } from './client.ts';
 import { KitError } from './client.ts';
 import { proxyEnvironment } from '../intercept/environment.ts';
+import { ProcessTree } from './process-tree.ts';
 
 const KEEP_OUTPUT_BYTES = 64 * 1024;
 const SHELL_SAFE = /^[\w./:@%+=,-]*$/;
@@ -50,54 +52,95 @@ class Tail {
   }
 }
 
+/** How long output still buffered in the pipes is read once the command's processes are gone. */
+const DRAIN_MS = 500;
+/** Between SIGTERM at the timeout and SIGKILL. */
+const TERM_GRACE_MS = 2_000;
+
+/** Resolves when `stream` ends or closes, or after `ms`; then stops reading it either way. */
+function drain(stream: Readable, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      stream.destroy();
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    if (stream.readableEnded || stream.destroyed) return done();
+    stream.once('end', done);
+    stream.once('close', done);
+  });
+}
+
+export interface CommandClientOptions {
+  /** Leave cgroups out even where the kit could create one (tests of the /proc tracking). */
+  cgroup?: boolean;
+}
+
 /**
- * A client given as a shell command (any language). Runs once per upload in its own process group, so a
- * timeout kills the command and everything it started.
+ * A client given as a shell command (any language). Each upload runs contained (see process-tree.ts): when
+ * the command exits, or at the timeout, every process it started ends with it, including ones that
+ * called setsid or were re-parented, and the run never waits on a pipe such a process holds open.
  */
-export function commandClient(command: string): ClientUnderTest {
+export function commandClient(command: string, options: CommandClientOptions = {}): ClientUnderTest {
   return {
     name: command,
-    upload: (job) =>
-      new Promise<ClientOutcome>((resolve, reject) => {
-        const started = performance.now();
-        const child = spawn('/bin/sh', ['-c', expandPlaceholders(command, job)], {
-          env: { ...process.env, ...environmentFor(job) },
-          stdio: ['ignore', 'pipe', 'pipe'],
-          detached: true,
+    upload: async (job) => {
+      const started = performance.now();
+      const expanded = expandPlaceholders(command, job);
+      const tree = await ProcessTree.create({ cgroup: options.cgroup });
+      const [file, args] = tree.argv(expanded);
+      const child = spawn(file, args, {
+        env: { ...process.env, ...environmentFor(job), ...tree.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      });
+      const stdout = new Tail(KEEP_OUTPUT_BYTES);
+      const stderr = new Tail(KEEP_OUTPUT_BYTES);
+      child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+      child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+      if (child.pid !== undefined) tree.attach(child.pid);
+      let timedOut = false;
+      let graceTimer: NodeJS.Timeout | undefined;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        void tree.signal('SIGTERM');
+        graceTimer = setTimeout(() => void tree.killAll(), TERM_GRACE_MS);
+      }, job.timeoutMs);
+      try {
+        // 'exit', not 'close': 'close' waits for the pipes, which a stray descendant may hold forever.
+        const exit = await new Promise<{ code: number | null } | { error: Error }>((resolve) => {
+          child.once('error', (error) => resolve({ error }));
+          child.once('exit', (code) => resolve({ code }));
         });
-        const stdout = new Tail(KEEP_OUTPUT_BYTES);
-        const stderr = new Tail(KEEP_OUTPUT_BYTES);
-        child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-        child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-        let timedOut = false;
-        const killGroup = (signal: NodeJS.Signals) => {
-          try {
-            if (child.pid !== undefined) process.kill(-child.pid, signal);
-          } catch {
-            // already gone
-          }
+        clearTimeout(timer);
+        clearTimeout(graceTimer);
+        // Whatever the command left running goes with it.
+        const leftRunning = await tree.killAll();
+        await Promise.all([drain(child.stdout, DRAIN_MS), drain(child.stderr, DRAIN_MS)]);
+        if ('error' in exit) throw new KitError(`could not start the client command: ${exit.error.message}`);
+        const code = exit.code;
+        if (!timedOut && leftRunning > 0) {
+          stderr.push(Buffer.from(`\n[the kit ended ${leftRunning} process(es) the client command left running when it exited]\n`));
+        }
+        const outcome: ClientOutcome = {
+          exitCode: timedOut ? null : code,
+          timedOut,
+          stdout: stdout.text(),
+          stderr: stderr.text(),
+          durationMs: performance.now() - started,
+          leftRunning,
         };
-        const timer = setTimeout(() => {
-          timedOut = true;
-          killGroup('SIGTERM');
-          setTimeout(() => killGroup('SIGKILL'), 2_000).unref();
-        }, job.timeoutMs);
-        child.once('error', (error) => {
-          clearTimeout(timer);
-          reject(new KitError(`could not start the client command: ${error.message}`));
-        });
-        child.once('close', (code) => {
-          clearTimeout(timer);
-          // Whatever the command left running goes with it.
-          killGroup('SIGKILL');
-          const outcome = { exitCode: timedOut ? null : code, timedOut, stdout: stdout.text(), stderr: stderr.text(), durationMs: performance.now() - started };
-          if (code === 127 || code === 126) {
-            const detail = outcome.stderr.trim().split('\n').at(-1) ?? '';
-            reject(new KitError(`the client command ${code === 127 ? 'was not found' : 'is not executable'}: ${detail || command}`));
-            return;
-          }
-          resolve(outcome);
-        });
-      }),
+        if (!timedOut && (code === 127 || code === 126)) {
+          const detail = outcome.stderr.trim().split('\n').at(-1) ?? '';
+          throw new KitError(`the client command ${code === 127 ? 'was not found' : 'is not executable'}: ${detail || command}`);
+        }
+        return outcome;
+      } finally {
+        clearTimeout(timer);
+        clearTimeout(graceTimer);
+        await tree.dispose();
+      }
+    },
   };
 }

@@ -34,6 +34,11 @@ export interface SimulatedServerOptions {
   storageDir?: string;
   /** Session lifetime (default 7 days). */
   sessionTtlMs?: number;
+  /**
+   * Write part files sparse: runs of zeros become holes, so a part of zeros takes only its size and SHA-1
+   * and a multi-GiB upload cut from a sparse source holds little disk (default false).
+   */
+  sparseParts?: boolean;
 }
 
 export interface SimulatedServer {
@@ -101,10 +106,11 @@ export async function startSimulatedServer(options: SimulatedServerOptions = {})
       partSize: options.partSize ?? 8 * MiB,
       minFileSize: options.minFileSize ?? 20_000_000,
       sessionTtlMs: options.sessionTtlMs ?? 7 * 24 * 3600 * 1000,
+      sparseParts: options.sparseParts ?? false,
     },
     store,
     recorder: new TrafficRecorder(),
-    plan: { instructions: [], fired: [] },
+    plan: { instructions: [], fired: [], creates: 0 },
     origin: '',
   };
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { WriteStream } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
+import type { Writable } from 'node:stream';
 
 export interface ReceivedBody {
   length: number;
@@ -13,7 +13,7 @@ export interface ReceivedBody {
  * Reads a request body chunk by chunk, hashing it and writing it to `sink` with backpressure; never holds
  * more than one chunk. Reading stops (without consuming the rest) past `maxBytes` or at `stopAfter`.
  */
-export function receiveBody(req: IncomingMessage, options: { maxBytes: number; sink?: WriteStream; stopAfter?: number }): Promise<ReceivedBody> {
+export function receiveBody(req: IncomingMessage, options: { maxBytes: number; sink?: Writable; stopAfter?: number }): Promise<ReceivedBody> {
   const hash = createHash('sha1');
   let length = 0;
   return new Promise((resolve) => {

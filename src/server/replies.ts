@@ -17,7 +17,8 @@ export function reply(ctx: RequestContext, status: number, body?: unknown, heade
   const all: Record<string, string> = { 'box-request-id': ctx.requestId, ...headers };
   if (body !== undefined) all['content-type'] = 'application/json';
   ctx.exchange.status = status;
-  ctx.exchange.responseHeaders = all;
+  // Sent with the names as given (Node keeps their case on the wire), recorded in lower case like request headers.
+  ctx.exchange.responseHeaders = Object.fromEntries(Object.entries(all).map(([name, value]) => [name.toLowerCase(), value]));
   ctx.exchange.responseBody = body;
   if (ctx.res.headersSent || ctx.res.destroyed) return;
   ctx.res.writeHead(status, all);

@@ -13,6 +13,8 @@ const READ_CHUNK = 1024 * 1024;
 export interface ActivePlan {
   instructions: FaultInstruction[];
   fired: number[];
+  /** Session creates received since the plan was set: the attempt counter of `create` instructions. */
+  creates: number;
 }
 
 export interface StoredPart extends UploadPart {

@@ -6,7 +6,7 @@ import { receiveJson } from '../body.ts';
 import { type RequestContext, headerOf } from '../context.ts';
 import { MAX_JSON_BYTES, fail, markAborted, reply } from '../replies.ts';
 import type { Session } from '../store.ts';
-import { answerFault, fireFault } from './injected-faults.ts';
+import { answerFault, dropConnection, fireFault } from './injected-faults.ts';
 import { withSession } from './sessions.ts';
 
 /** POST /files/upload_sessions/{id}/commit */
@@ -21,14 +21,11 @@ export const commitSession = withSession(async (ctx, session) => {
   const checked = checkCommitBody(body.value);
   if (!checked.ok) return fail(ctx, checked.status, checked.code, checked.message);
   session.commitAttempts += 1;
-  const fault = fireFault(ctx, session, { op: 'commit', attempt: session.commitAttempts });
+  const fault = fireFault(ctx, session.plan, { op: 'commit', attempt: session.commitAttempts });
   if (fault?.kind === 'delay') await sleep(fault.ms);
-  else if (fault && fault.kind !== 'drop') return answerFault(ctx, fault);
-  else if (fault?.kind === 'drop') {
-    ctx.exchange.dropped = true;
-    ctx.req.socket.destroy();
-    return;
-  }
+  else if (fault?.kind === 'drop') return dropConnection(ctx);
+  // Box's parts_mismatch names a part of the commit it has not processed yet: the last one listed.
+  else if (fault) return answerFault(ctx, fault, checked.value.at(-1));
   while (session.committing) await session.committing.catch(() => undefined);
   if (session.state !== 'open') return fail(ctx, 404, 'not_found', 'Upload session not found');
   const work = finishCommit(ctx, session, checked.value, digest.value);

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { totalPartsFor } from '../../protocol/parts.ts';
 import { type UploadSession, checkCreateSessionBody } from '../../protocol/shapes.ts';
 import { receiveJson } from '../body.ts';
@@ -5,6 +6,7 @@ import type { RequestContext, RouteHandler } from '../context.ts';
 import { drainThenFail, fail, markAborted, reply } from '../replies.ts';
 import { API_PREFIX } from '../state.ts';
 import { type Session, type StoredFile, randomHex } from '../store.ts';
+import { answerFault, dropConnection, fireFault } from './injected-faults.ts';
 
 const SESSION_ID = /^[0-9A-F]{32}$/;
 const MAX_CREATE_BYTES = 64 * 1024;
@@ -61,6 +63,12 @@ async function createSession(ctx: RequestContext, existingFileId?: string): Prom
   const body = await receiveJson(ctx.req, MAX_CREATE_BYTES);
   ctx.exchange.requestBody = { length: body.length, sha1: body.sha1, json: body.value };
   if (body.outcome === 'aborted') return markAborted(ctx);
+  // Ahead of any check of the body, as a rate limiter in front of Box's API would answer.
+  ctx.state.plan.creates += 1;
+  const fault = fireFault(ctx, ctx.state.plan, { op: 'create', attempt: ctx.state.plan.creates });
+  if (fault?.kind === 'delay') await sleep(fault.ms);
+  else if (fault?.kind === 'drop') return dropConnection(ctx);
+  else if (fault) return answerFault(ctx, fault);
   if (body.outcome === 'too-large') return fail(ctx, 413, 'request_entity_too_large', 'Body too large', { headers: { connection: 'close' } });
   if (body.outcome === 'invalid') return fail(ctx, 400, 'bad_request', 'Body is not valid JSON');
   let existing: StoredFile | undefined;

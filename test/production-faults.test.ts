@@ -1,9 +1,15 @@
 import assert from 'node:assert/strict';
-import { stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { runTimeoutMs } from '../src/kit/client-run.ts';
+import { scenarioTags } from '../src/kit/conformance.ts';
+import { sparseDataSpans, writeSparseFile } from '../src/kit/source-file.ts';
 import { contentRangeFor, parseContentRange } from '../src/protocol/content-range.ts';
 import { digestHeaderFor, sha1Of } from '../src/protocol/digest.ts';
+import { seededBytes } from '../src/protocol/seeded-bytes.ts';
 import { type SimulatedServer, startSimulatedServer } from '../src/server/app.ts';
 import { parseFaultPlan } from '../src/server/faults.ts';
 
@@ -268,5 +274,50 @@ describe('offsets past 4 GiB and sparse part files', () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('sparse source files and the @slow wiring', () => {
+  test('data sits at the start, astride 2 GiB and 4 GiB, and at the end; holes elsewhere', () => {
+    const K = 64 * 1024;
+    assert.deepEqual(sparseDataSpans(4 * 2 ** 30 + 2 ** 20 + 1), [
+      { offset: 0, size: K },
+      { offset: 2 ** 31 - K / 2, size: K },
+      { offset: 2 ** 32 - K / 2, size: K },
+      { offset: 2 ** 32 + 2 ** 20 + 1 - K, size: K },
+    ]);
+    assert.deepEqual(sparseDataSpans(2 ** 32 + 10), [
+      { offset: 0, size: K },
+      { offset: 2 ** 31 - K / 2, size: K },
+      { offset: 2 ** 32 + 10 - K, size: K },
+    ]);
+    assert.deepEqual(sparseDataSpans(1000), [{ offset: 0, size: 1000 }]);
+  });
+
+  test('a sparse file holds little disk, and the SHA-1 it reports is that of its bytes', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sparse-'));
+    try {
+      const path = join(dir, 'sparse.bin');
+      const size = 5 * 1024 * 1024 + 3;
+      const { sha1 } = await writeSparseFile(path, size, 'seed');
+      const bytes = await readFile(path);
+      assert.equal(bytes.length, size);
+      assert.equal(sha1, sha1Of(bytes).toString('hex'));
+      assert.ok(bytes.subarray(0, 64 * 1024).equals(seededBytes('seed', 0, 64 * 1024)));
+      assert.ok(bytes.subarray(64 * 1024, size - 64 * 1024).every((byte) => byte === 0));
+      assert.ok((await stat(path)).blocks * 512 <= 4 * 64 * 1024);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('@slow and @generated are left out unless asked for', () => {
+    assert.equal(scenarioTags({}), 'not @generated and not @slow');
+    assert.equal(scenarioTags({ tags: '@MUST' }), '(@MUST) and not @generated and not @slow');
+    assert.equal(scenarioTags({ tags: '@slow and @C-RANGE-TOTAL' }), '(@slow and @C-RANGE-TOTAL) and not @generated');
+    assert.equal(scenarioTags({ large: true }), 'not @generated');
+    assert.equal(scenarioTags({ large: true, generated: { runs: 3 } }), '');
+    assert.equal(runTimeoutMs(60_000, 2 ** 20), 60_000);
+    assert.equal(runTimeoutMs(60_000, 4 * 2 ** 30 + 1), 300_000);
   });
 });

@@ -14,9 +14,18 @@ import { type RunContext, runClientOnce } from './client-run.ts';
 /** Small parts keep each case quick while files still span many parts. */
 export const GENERATED_PART_SIZE = 256 * 1024;
 
+/**
+ * The part sizes Box hands out (8 MiB for files of a few hundred MB, 32 MiB around 1 GB): exact multiples
+ * of them broke several generated SDKs (box-java-sdk#1957, box-codegen#980, box-windows-sdk-v2#408). Drawn
+ * with --large only, since each such case moves up to 96 MiB.
+ */
+export const BOX_PART_SIZES: readonly number[] = [8 * 1024 * 1024, 32 * 1024 * 1024];
+
 export type FaultKind = '503' | '429' | 'drop' | 'overlap';
 
 export interface GeneratedCase {
+  /** The session's part size; GENERATED_PART_SIZE when absent. */
+  partSize?: number;
   fileSize: number;
   /** First attempts of these parts (1-based) fail this way. */
   partFaults: { part: number; kind: FaultKind }[];
@@ -40,7 +49,27 @@ export function fileSizeArbitrary(partSize: number): fc.Arbitrary<number> {
 }
 
 export function generatedCaseArbitrary(partSize: number): fc.Arbitrary<GeneratedCase> {
-  return fileSizeArbitrary(partSize).chain((fileSize) => {
+  return casesOfFiles(partSize, fileSizeArbitrary(partSize));
+}
+
+/** Files of 1 to 3 parts at Box's own part sizes, exact multiples and one byte either side. */
+export function boxPartSizeCaseArbitrary(): fc.Arbitrary<GeneratedCase> {
+  return fc.constantFrom(...BOX_PART_SIZES).chain((partSize) =>
+    casesOfFiles(
+      partSize,
+      fc.record({ parts: fc.integer({ min: 1, max: 3 }), delta: fc.constantFrom(0, 1, -1) }).map(({ parts, delta }) => parts * partSize + delta),
+    ).map((generated) => ({ partSize, ...generated })),
+  );
+}
+
+/** The cases the run draws from: the kit's small parts, and with `large` Box's part sizes too. */
+export function casesArbitrary(large: boolean): fc.Arbitrary<GeneratedCase> {
+  const small = generatedCaseArbitrary(GENERATED_PART_SIZE);
+  return large ? fc.oneof(small, boxPartSizeCaseArbitrary()) : small;
+}
+
+function casesOfFiles(partSize: number, fileSizes: fc.Arbitrary<number>): fc.Arbitrary<GeneratedCase> {
+  return fileSizes.chain((fileSize) => {
     const parts = totalPartsFor(fileSize, partSize);
     return fc.record({
       fileSize: fc.constant(fileSize),
@@ -64,7 +93,7 @@ export function faultsFor(generated: GeneratedCase): FaultInstruction[] {
   ];
 }
 
-export function describeCase(generated: GeneratedCase, partSize: number): string {
+export function describeCase(generated: GeneratedCase, partSize = generated.partSize ?? GENERATED_PART_SIZE): string {
   const parts = totalPartsFor(generated.fileSize, partSize);
   const rest = generated.fileSize - (parts - 1) * partSize;
   const shape = rest === partSize ? `exactly ${parts} part(s)` : `${parts - 1} part(s) and ${rest} byte(s)`;
@@ -80,11 +109,16 @@ export type GeneratedOutcome =
   | { failed: true; runs: number; seed: number; counterexample: GeneratedCase; description: string; shrinks: number; failures: Record<string, string[]> };
 
 /** Runs the client on `runs` generated cases; every MUST client rule must hold in each. */
-export async function checkGeneratedCases(client: ClientUnderTest, context: RunContext, options: { runs: number; seed: number }): Promise<GeneratedOutcome> {
+export async function checkGeneratedCases(
+  client: ClientUnderTest,
+  context: RunContext,
+  options: { runs: number; seed: number; large?: boolean },
+): Promise<GeneratedOutcome> {
   const mustRules = rulesFor('client').filter((rule) => rule.level === 'MUST');
   const failuresByCase = new Map<string, Record<string, string[]>>();
-  const property = fc.asyncProperty(generatedCaseArbitrary(GENERATED_PART_SIZE), async (generated) => {
-    const { run } = await runClientOnce(client, { fileSize: generated.fileSize, partSize: GENERATED_PART_SIZE, faults: faultsFor(generated) }, context);
+  const property = fc.asyncProperty(casesArbitrary(options.large ?? false), async (generated) => {
+    const partSize = generated.partSize ?? GENERATED_PART_SIZE;
+    const { run } = await runClientOnce(client, { fileSize: generated.fileSize, partSize, faults: faultsFor(generated) }, context);
     const failures: Record<string, string[]> = {};
     for (const rule of mustRules) {
       const judgement = judgeClientRule(rule.id, run);
@@ -104,7 +138,7 @@ export async function checkGeneratedCases(client: ClientUnderTest, context: RunC
     runs: options.runs,
     seed: options.seed,
     counterexample,
-    description: describeCase(counterexample, GENERATED_PART_SIZE),
+    description: describeCase(counterexample),
     shrinks: details.numShrinks,
     failures: failures ?? {},
   };

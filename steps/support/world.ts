@@ -76,7 +76,7 @@ export class KitWorld extends World<KitWorldParameters> {
   async generatedOutcome(): Promise<GeneratedOutcome> {
     const { runs: count, seed } = this.parameters.generated;
     if (count < 1) throw new Error(`${KIT_ERROR_MARKER}no generated cases were asked for: run with --generated or --runs <n>`);
-    generated ??= checkGeneratedCases(clientFor(this.parameters), this.runContext(), { runs: count, seed });
+    generated ??= checkGeneratedCases(clientFor(this.parameters), this.runContext(), { runs: count, seed, large: this.parameters.large });
     return asKitError(generated);
   }
 }

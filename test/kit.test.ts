@@ -19,8 +19,8 @@ describe('the kit end to end', () => {
       allRules,
     );
     assert.ok(report.rules.every((rule) => rule.status === 'passed' && rule.scenarios.length > 0));
-    assert.deepEqual(report.summary, { passed: allRules.length, failed: 0, skipped: 0 });
-    assert.match(stdout.trim().split('\n').at(-1) ?? '', new RegExp(`^${allRules.length} passed, 0 failed, 0 skipped$`));
+    assert.deepEqual(report.summary, { passed: allRules.length, failed: 0, skipped: 0, blocked: 0 });
+    assert.match(stdout.trim().split('\n').at(-1) ?? '', new RegExp(`^${allRules.length} passed, 0 failed, 0 skipped, 0 blocked$`));
     for (const name of ['conformance.md', 'junit.xml', 'conformance.svg', 'cucumber.html', 'messages.ndjson']) {
       assert.ok((await readFile(join(reportDir, name), 'utf8')).length > 0, name);
     }

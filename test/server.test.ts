@@ -116,6 +116,34 @@ describe('malformed requests get a 4xx with Box error JSON and persist nothing',
     assert.ok(recorded.every((exchange) => !JSON.stringify(exchange).includes('other') || exchange.requestHeaders.authorization === 'Bearer <redacted>'));
     assert.ok(!JSON.stringify(server.traffic()).includes(TOKEN), 'the token never reaches the traffic record');
   });
+
+  test('the auth scheme is case-insensitive (RFC 9110 §11.1), and the evidence keeps it as sent', async () => {
+    for (const scheme of ['bearer', 'BEARER', 'bEaReR']) {
+      const res = await fetch(`${server.baseUrl}/files/upload_sessions`, {
+        method: 'POST',
+        headers: { authorization: `${scheme} ${TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ folder_id: '0', file_name: `scheme-${scheme}.bin`, file_size: 10 }),
+      });
+      assert.equal(res.status, 201, scheme);
+    }
+    await expectBoxError(
+      await fetch(`${server.baseUrl}/files/upload_sessions`, { method: 'POST', headers: { authorization: `Token ${TOKEN}` }, body: '{}' }),
+      401,
+    );
+    await expectBoxError(await fetch(`${server.baseUrl}/files/upload_sessions`, { method: 'POST', headers: { authorization: TOKEN }, body: '{}' }), 401);
+    const sent = server
+      .traffic()
+      .slice(-5)
+      .map((exchange) => [exchange.auth, exchange.requestHeaders.authorization]);
+    assert.deepEqual(sent, [
+      ['valid', 'bearer <redacted>'],
+      ['valid', 'BEARER <redacted>'],
+      ['valid', 'bEaReR <redacted>'],
+      ['malformed', 'Token <redacted>'],
+      ['malformed', '<redacted>'],
+    ]);
+    assert.ok(!JSON.stringify(server.traffic()).includes(TOKEN));
+  });
 });
 
 describe('sessions', () => {

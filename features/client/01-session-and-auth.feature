@@ -15,7 +15,8 @@ Feature: Opening the upload session and authenticating every call
 
   @C-AUTH @MUST @client
   Scenario: Every call carries the bearer token
-    # Every Box API call carries "Authorization: Bearer <token>".
+    # Every Box API call carries "Authorization: Bearer <token>"; the scheme name is case-insensitive
+    # (RFC 9110 §11.1), so "bearer" and "BEARER" are as good. Every request of every run is judged.
     Given a file of 3 parts and 1 byte
     When the client uploads the file
     Then every request carried "Authorization: Bearer" and the token it was given

@@ -8,6 +8,14 @@ Feature: Uploading parts in parallel, in order, and retrying failures first
   order is unambiguous. Where the retry's place is what is judged, the fault comes at 150 ms, long after
   every part the client launched at the start has reached the server, since the server can only see a
   request once it arrives.
+  Order is judged where the server can see it: by when the first attempt of each range arrives. Parts a
+  client starts together reach the server in any order, milliseconds apart, so first attempts closer
+  together than 100 ms count as simultaneous; a lower part that arrives more than 100 ms after a higher
+  one is out of order. Likewise a part that arrives within 100 ms of another part's failed answer may
+  have been started before the client saw the failure, so only one arriving later jumps the retry.
+  Every client run is judged on order and the parallelism ceiling, and on retries wherever a part
+  failed; the parallelism floor wherever the server delays every part by 300 ms or more and injects no
+  failure (a time-weighted mean of 2.5 in flight, since refilling a slot takes a round trip).
 
   Background:
     Given the server cuts files into parts of 1048576 bytes
@@ -17,7 +25,7 @@ Feature: Uploading parts in parallel, in order, and retrying failures first
     Given a file of 12 parts
     And the server answers every part after 300 ms
     When the client uploads the file
-    Then no part started after a part with a higher offset had finished
+    Then no part's first attempt arrived more than 100 ms after the first attempt of a part with a higher offset
 
   @C-PARALLEL-MAX @SHOULD @client
   Scenario: No more than 5 parts are in flight
@@ -31,7 +39,7 @@ Feature: Uploading parts in parallel, in order, and retrying failures first
     Given a file of 12 parts
     And the server answers every part after 300 ms
     When the client uploads the file
-    Then at least 3 part uploads were in flight, on average, while 3 or more parts remained
+    Then at least 2.5 part uploads were in flight, on average, while 3 or more parts remained
 
   @C-RETRY @SHOULD @client
   Scenario: A part answered 503 is retried and the upload completes
@@ -63,7 +71,7 @@ Feature: Uploading parts in parallel, in order, and retrying failures first
     And the server answers every part after 300 ms
     And the server answers part 2's first attempt with 503 after 150 ms
     When the client uploads the file
-    Then no new part started between a part's failure and its retry
+    Then no part's first attempt arrived more than 100 ms after another part's failure and before its retry
 
   @C-RETRY-FIRST @SHOULD @client
   Scenario: While waiting out Retry-After, no new part starts
@@ -71,4 +79,4 @@ Feature: Uploading parts in parallel, in order, and retrying failures first
     And the server answers every part after 300 ms
     And the server answers part 2's first attempt with 429 and Retry-After 1 after 150 ms
     When the client uploads the file
-    Then no new part started between a part's failure and its retry
+    Then no part's first attempt arrived more than 100 ms after another part's failure and before its retry

@@ -4,6 +4,8 @@ Feature: Committing the session with the kept part records and the whole file's 
   lists the parts and carries "Digest: sha=<base64 SHA-1 of the whole file>"; a 202 answer with
   Retry-After means the parts are still being processed, so the client commits again after that many
   seconds. A client reports success only for a file that was really stored.
+  Every commit of every client run is judged on these rules, whatever the scenario: a commit sent with a
+  hole (for any reason: a part skipped, or one refused as an overlap and left out) fails C-COVERAGE.
 
   Background:
     Given the server cuts files into parts of 1048576 bytes
@@ -12,7 +14,7 @@ Feature: Committing the session with the kept part records and the whole file's 
   Scenario Outline: Every byte is acknowledged exactly once before the commit (<file>)
     Given a file of <file>
     When the client uploads the file
-    Then when the client committed, every byte of the file had been acknowledged exactly once
+    Then at every commit, every byte of the file had been acknowledged exactly once
 
     Examples:
       | file               |

@@ -1,9 +1,29 @@
+/**
+ * The client rules as pure checks over one run's recorded traffic. Every run is judged on every rule
+ * (judgeRun): a rule whose statement the run shows is passed or failed there, with findings as data
+ * ({rule, run, requests, message}); a rule the run cannot show is not applicable (the situation never
+ * arose), or, when the client stopped before showing it, blocked by the rules whose failures stopped it.
+ */
 import { rangeSize } from '../protocol/content-range.ts';
 import { parseDigest } from '../protocol/digest.ts';
-import { coverageOf, totalPartsFor } from '../protocol/parts.ts';
+import { type Span, coverageOf, totalPartsFor } from '../protocol/parts.ts';
+import {
+  CLIENT_RULE_IDS,
+  type ClientRuleId,
+  ARRIVAL_TOLERANCE_MS,
+  PARALLEL_MAX,
+  PARALLEL_MIN,
+  PARALLEL_MIN_MEAN,
+  RETRY_AFTER_SLACK_MS,
+  SLOW_SERVER_MS,
+} from '../protocol/rules.ts';
 import { type FaultReportEntry, describeFault } from '../server/faults.ts';
 import type { Exchange } from '../server/recorder.ts';
+import type { BlockedRule, Finding, FindingsAttachment } from './findings.ts';
+import { inFlight } from './in-flight.ts';
 import {
+  type Acknowledgement,
+  type OverlappingSend,
   acknowledgements,
   bodyFullyRead,
   commitParts,
@@ -11,12 +31,13 @@ import {
   describeExchange,
   errorCode,
   header,
-  inFlight,
+  isInjectedRefusal,
   isOverlapAnswer,
+  isRefusal,
+  overlappingSends,
   overlapsAny,
   partRequests,
   rangeOf,
-  spanOf,
   unpersistedOverlapSpans,
   withinAny,
 } from './traffic.ts';
@@ -36,48 +57,90 @@ export interface ClientRun {
   stored?: { size: number; sha1: string };
 }
 
-export type Judgement = { status: 'passed' } | { status: 'failed'; findings: string[] } | { status: 'skipped'; reason: string };
-
-const passed: Judgement = { status: 'passed' };
-const verdictOf = (findings: string[]): Judgement => (findings.length === 0 ? passed : { status: 'failed', findings });
-
-/**
- * Measurement tolerance on a Retry-After wait, as the server sees it (from the end of its answer to the
- * start of the next request). A client's timer is armed against its event loop's cached clock, so under
- * load a correct `sleep(Retry-After)` can arrive several ms early (993 ms was seen for a 1 s wait). 50 ms
- * still tells a client that honours Retry-After from one that retries at once or on its own backoff.
- */
-const TIMER_SLACK_MS = 50;
-
-function firstRejection(run: ClientRun, includeInjected = true): Exchange | undefined {
-  return run.traffic.find((exchange) => (includeInjected || !exchange.fault) && (exchange.dropped || exchange.status === 0 || exchange.status >= 400));
+/** One observation before it is tied to a rule and a run. */
+interface Draft {
+  /** The exchanges that show it. */
+  requests: number[];
+  message: string;
+  /** The request whose content breaks the rule: if the server refused it, this finding explains a stop. */
+  about?: number;
+  /** The finding is itself why the run went no further (no session asked for, killed at the timeout). */
+  stops?: boolean;
 }
 
-/**
- * A rule needs evidence the client never produced. If the client stopped after the server turned a
- * request down (a rule violation, or an injected fault), the rule about that request carries the blame
- * and this one is not judged; otherwise the client stopped for no reason, and that fails the rule.
- */
-function notReached(run: ClientRun, what: string, { excusedByInjectedFaults = true } = {}): Judgement {
-  const rejected = firstRejection(run, excusedByInjectedFaults);
-  if (rejected) {
-    const why = rejected.fault ? `the injected fault "${rejected.fault.description}"` : `the server turned down ${describeExchange(rejected)}`;
-    return { status: 'skipped', reason: `not judged: ${what}; it stopped after ${why}` };
-  }
-  if (run.exit.timedOut) return { status: 'failed', findings: [`${what} before it was killed at the timeout`] };
-  return { status: 'failed', findings: [`${what}, though the server accepted every request it made (exit code ${run.exit.code})`] };
+/** What a check makes of one run. */
+type Observation =
+  | { kind: 'observed'; drafts: Draft[] }
+  /** The situation the rule is about never arose in this run (no part failed, no 202, …). */
+  | { kind: 'not-applicable'; reason: string }
+  /**
+   * What the rule needs never happened because the client stopped. Who is to blame is settled once every
+   * rule has been judged (resolve): the rules whose findings the server refused, else an injected fault
+   * (when it excuses), else the rule itself.
+   */
+  | { kind: 'unobserved'; what: string; excusedByInjectedFaults: boolean };
+
+/** One rule's verdict on one run. */
+export type RunVerdict =
+  | { status: 'passed' }
+  | { status: 'failed'; findings: Finding[] }
+  | { status: 'not-applicable'; reason: string }
+  | { status: 'blocked'; blockedBy: string[]; reason: string };
+
+export interface RunJudgement {
+  runId: string;
+  verdicts: Record<ClientRuleId, RunVerdict>;
+  /** Planned faults that never fired: the run did not put the client in the situation it describes. */
+  unfired: string[];
 }
 
-function judgeParts(run: ClientRun, check: (part: Exchange) => string | undefined): Judgement {
+const observed = (drafts: Draft[]): Observation => ({ kind: 'observed', drafts });
+const notApplicable = (reason: string): Observation => ({ kind: 'not-applicable', reason: `not judged: ${reason}` });
+const unobserved = (what: string, excusedByInjectedFaults = true): Observation => ({ kind: 'unobserved', what, excusedByInjectedFaults });
+/** A finding shown by `exchanges`; a single exchange is also the one whose content breaks the rule, unless `about` says otherwise. */
+function at(exchanges: Exchange | readonly Exchange[], message: string, about?: Exchange | null): Draft {
+  const list: readonly Exchange[] = Array.isArray(exchanges) ? exchanges : [exchanges as Exchange];
+  const subject = about === undefined ? (list.length === 1 ? list[0] : undefined) : (about ?? undefined);
+  return { requests: [...new Set(list.map((exchange) => exchange.seq))].sort((a, b) => a - b), message, ...(subject ? { about: subject.seq } : {}) };
+}
+
+/** Shared views of one run, computed once for all checks. */
+interface RunView {
+  run: ClientRun;
+  parts: Exchange[];
+  commits: Exchange[];
+  acks: Acknowledgement[];
+  /** Part requests that overlap another part the client sent (C-NO-OVERLAP), by sequence number. */
+  overlapping: Map<number, OverlappingSend>;
+  /** Ranges refused as range_overlaps_existing_part and never acknowledged. */
+  unpersisted: Span[];
+}
+
+function viewOf(run: ClientRun): RunView {
   const parts = partRequests(run.traffic);
-  if (parts.length === 0) return notReached(run, 'the client sent no part');
-  return verdictOf(parts.map(check).filter((finding): finding is string => finding !== undefined));
+  return {
+    run,
+    parts,
+    commits: commitRequests(run.traffic),
+    acks: acknowledgements(run.traffic),
+    overlapping: new Map(overlappingSends(parts, run.partSize, run.fileSize).map((send) => [send.exchange.seq, send])),
+    unpersisted: unpersistedOverlapSpans(run.traffic),
+  };
 }
 
-function judgeCommits(run: ClientRun, check: (commit: Exchange) => string[]): Judgement {
-  const commits = commitRequests(run.traffic);
-  if (commits.length === 0) return notReached(run, 'the client never committed');
-  return verdictOf(commits.flatMap(check));
+function judgeParts(view: RunView, check: (part: Exchange) => string | undefined): Observation {
+  if (view.parts.length === 0) return unobserved('the client sent no part');
+  return observed(
+    view.parts.flatMap((part) => {
+      const message = check(part);
+      return message === undefined ? [] : [at(part, message)];
+    }),
+  );
+}
+
+function judgeCommits(view: RunView, check: (commit: Exchange) => Draft[]): Observation {
+  if (view.commits.length === 0) return unobserved('the client never committed');
+  return observed(view.commits.flatMap(check));
 }
 
 function succeeded(run: ClientRun): boolean {
@@ -85,24 +148,23 @@ function succeeded(run: ClientRun): boolean {
   return created && run.stored !== undefined && run.stored.size === run.fileSize && run.stored.sha1 === run.fileSha1;
 }
 
-/** Part attempts that failed in a way a client should retry (5xx, 429, dropped connection). */
-function retriableFailures(run: ClientRun): Exchange[] {
-  return partRequests(run.traffic).filter((part) => part.dropped || part.status === 429 || part.status >= 500);
-}
+/** A part attempt that failed as a client should retry: 5xx, 429 or a dropped connection (not the client's own overlapping send). */
+const retriable = (view: RunView, part: Exchange) => !view.overlapping.has(part.seq) && (part.dropped || part.status === 429 || part.status >= 500);
 
-function laterAttempt(run: ClientRun, failed: Exchange): Exchange | undefined {
+/** The next attempt at the same range, after the failed one's answer. */
+function laterAttempt(view: RunView, failed: Exchange): Exchange | undefined {
   const range = rangeOf(failed);
-  return partRequests(run.traffic).find((part) => {
+  return view.parts.find((part) => {
     const other = rangeOf(part);
-    return part.startMs >= failed.endMs && other !== undefined && range !== undefined && other.lo === range.lo;
+    return part.seq > failed.seq && part.startMs >= failed.endMs && other !== undefined && range !== undefined && other.lo === range.lo;
   });
 }
 
-/** The first attempt of each distinct part range, by the time the server saw it start. */
-function firstAttempts(run: ClientRun): Exchange[] {
+/** The first attempt of each distinct part range, in the order the server saw them arrive. */
+function firstAttempts(view: RunView): Exchange[] {
   const seen = new Set<number>();
   const firsts: Exchange[] = [];
-  for (const part of [...partRequests(run.traffic)].sort((a, b) => a.startMs - b.startMs)) {
+  for (const part of view.parts) {
     const range = rangeOf(part);
     if (!range || seen.has(range.lo)) continue;
     seen.add(range.lo);
@@ -111,42 +173,63 @@ function firstAttempts(run: ClientRun): Exchange[] {
   return firsts;
 }
 
-export const CLIENT_CHECKS: Readonly<Record<string, (run: ClientRun) => Judgement>> = {
-  'C-CREATE': (run) => {
+/** Whether the server delayed every part answer by SLOW_SERVER_MS or more (C-PARALLEL-MIN's situation). */
+function serverAnswersSlowly(run: ClientRun): boolean {
+  return run.faults.some(
+    ({ instruction }) =>
+      instruction.op === 'part' &&
+      instruction.part === undefined &&
+      instruction.attempt === undefined &&
+      instruction.action.kind === 'delay' &&
+      instruction.action.ms >= SLOW_SERVER_MS,
+  );
+}
+
+const plansPartFailures = (run: ClientRun) => run.faults.some(({ instruction }) => instruction.op === 'part' && instruction.action.kind !== 'delay');
+
+const retryAfterOf = (exchange: Exchange) => Number(exchange.responseHeaders['retry-after'] ?? 0);
+
+type Check = (view: RunView) => Observation;
+
+const CLIENT_CHECKS: Readonly<Record<ClientRuleId, Check>> = {
+  'C-CREATE': ({ run }) => {
     const creates = run.traffic.filter((exchange) => exchange.op === 'create');
-    if (creates.length === 0) return { status: 'failed', findings: ['the client never sent POST …/files/upload_sessions'] };
-    return verdictOf(
+    if (creates.length === 0) return observed([{ requests: [], message: 'the client never sent POST …/files/upload_sessions', stops: true }]);
+    return observed(
       creates.flatMap((create) => {
         const body = create.requestBody.json as Record<string, unknown> | undefined;
         const where = describeExchange(create);
-        if (typeof body !== 'object' || body === null) return [`${where}: the body is not a JSON object`];
-        const findings: string[] = [];
-        if (body.folder_id !== run.folderId) findings.push(`${where}: folder_id is ${JSON.stringify(body.folder_id)}, expected "${run.folderId}"`);
-        if (body.file_name !== run.fileName) findings.push(`${where}: file_name is ${JSON.stringify(body.file_name)}, expected "${run.fileName}"`);
-        if (body.file_size !== run.fileSize) findings.push(`${where}: file_size is ${JSON.stringify(body.file_size)}, the file has ${run.fileSize} bytes`);
-        return findings;
+        if (typeof body !== 'object' || body === null) return [at(create, `${where}: the body is not a JSON object`)];
+        const problems: Draft[] = [];
+        if (body.folder_id !== run.folderId) problems.push(at(create, `${where}: folder_id is ${JSON.stringify(body.folder_id)}, expected "${run.folderId}"`));
+        if (body.file_name !== run.fileName) problems.push(at(create, `${where}: file_name is ${JSON.stringify(body.file_name)}, expected "${run.fileName}"`));
+        if (body.file_size !== run.fileSize)
+          problems.push(at(create, `${where}: file_size is ${JSON.stringify(body.file_size)}, the file has ${run.fileSize} bytes`));
+        return problems;
       }),
     );
   },
 
-  'C-AUTH': (run) => {
-    if (run.traffic.length === 0) return { status: 'failed', findings: ['the client sent no request'] };
-    return verdictOf(
+  'C-AUTH': ({ run }) => {
+    if (run.traffic.length === 0) return unobserved('the client sent no request');
+    return observed(
       run.traffic
         .filter((exchange) => exchange.auth !== 'valid')
         .map((exchange) => {
+          const sent = header(exchange, 'authorization');
           const how = {
             missing: 'no Authorization header',
-            malformed: `Authorization "${header(exchange, 'authorization') === undefined ? '' : 'Bearer <redacted>'}" not of the form "Bearer <token>"`,
+            malformed: `Authorization "${sent ?? ''}" is not of the form "Bearer <token>"`,
             'wrong-token': 'a bearer token other than the one given',
           }[exchange.auth as 'missing' | 'malformed' | 'wrong-token'];
-          return `${describeExchange(exchange)}: ${how}`;
+          return at(exchange, `${describeExchange(exchange)}: ${how}`);
         }),
     );
   },
 
-  'C-PART-SIZE': (run) =>
-    judgeParts(run, (part) => {
+  'C-PART-SIZE': (view) =>
+    judgeParts(view, (part) => {
+      const { run } = view;
       const where = describeExchange(part);
       if (!bodyFullyRead(part)) return part.requestBody.truncated ? `${where}: the body is longer than the part size ${run.partSize}` : undefined;
       const length = part.requestBody.length;
@@ -160,8 +243,8 @@ export const CLIENT_CHECKS: Readonly<Record<string, (run: ClientRun) => Judgemen
       return undefined;
     }),
 
-  'C-RANGE-FORMAT': (run) =>
-    judgeParts(run, (part) => {
+  'C-RANGE-FORMAT': (view) =>
+    judgeParts(view, (part) => {
       const where = describeExchange(part);
       const value = header(part, 'content-range');
       const range = rangeOf(part);
@@ -172,15 +255,16 @@ export const CLIENT_CHECKS: Readonly<Record<string, (run: ClientRun) => Judgemen
       return undefined;
     }),
 
-  'C-RANGE-ALIGN': (run) =>
-    judgeParts(run, (part) => {
+  'C-RANGE-ALIGN': (view) =>
+    judgeParts(view, (part) => {
       const range = rangeOf(part);
-      if (!range || range.lo % run.partSize === 0) return undefined;
-      return `${describeExchange(part)}: starts at ${range.lo}, not a multiple of part_size ${run.partSize}`;
+      if (!range || range.lo % view.run.partSize === 0) return undefined;
+      return `${describeExchange(part)}: starts at ${range.lo}, not a multiple of part_size ${view.run.partSize}`;
     }),
 
-  'C-RANGE-UPPER': (run) =>
-    judgeParts(run, (part) => {
+  'C-RANGE-UPPER': (view) =>
+    judgeParts(view, (part) => {
+      const { run } = view;
       const range = rangeOf(part);
       if (!range) return undefined;
       const last = range.lo + run.partSize >= run.fileSize;
@@ -189,15 +273,15 @@ export const CLIENT_CHECKS: Readonly<Record<string, (run: ClientRun) => Judgemen
       return `${describeExchange(part)}: ends at ${range.hi}, expected ${expected} (${last ? 'the last part ends at file size - 1' : 'lo + part_size - 1'})`;
     }),
 
-  'C-RANGE-TOTAL': (run) =>
-    judgeParts(run, (part) => {
+  'C-RANGE-TOTAL': (view) =>
+    judgeParts(view, (part) => {
       const range = rangeOf(part);
-      if (!range || range.total === run.fileSize) return undefined;
-      return `${describeExchange(part)}: Content-Range total ${range.total}, the file has ${run.fileSize} bytes`;
+      if (!range || range.total === view.run.fileSize) return undefined;
+      return `${describeExchange(part)}: Content-Range total ${range.total}, the file has ${view.run.fileSize} bytes`;
     }),
 
-  'C-DIGEST': (run) =>
-    judgeParts(run, (part) => {
+  'C-DIGEST': (view) =>
+    judgeParts(view, (part) => {
       const where = describeExchange(part);
       const parsed = parseDigest(header(part, 'digest'));
       if (!parsed.ok) return `${where}: ${parsed.reason}`;
@@ -207,225 +291,238 @@ export const CLIENT_CHECKS: Readonly<Record<string, (run: ClientRun) => Judgemen
       return undefined;
     }),
 
-  'C-CONTENT-TYPE': (run) =>
-    judgeParts(run, (part) => {
+  'C-CONTENT-TYPE': (view) =>
+    judgeParts(view, (part) => {
       const type = header(part, 'content-type');
       if (type?.split(';')[0]?.trim().toLowerCase() === 'application/octet-stream') return undefined;
       return `${describeExchange(part)}: Content-Type ${type === undefined ? 'missing' : `"${type}"`}`;
     }),
 
-  'C-NO-OVERLAP': (run) => {
-    const acks = acknowledgements(run.traffic);
-    return judgeParts(run, (part) => {
-      const range = rangeOf(part);
-      if (!range) return undefined;
-      const earlier = acks.find((ack) => ack.at <= part.startMs && overlapsAny(spanOf(range), [ack.record]));
-      if (!earlier) return undefined;
-      return `${describeExchange(part)}: overlaps part ${earlier.record.part_id} (bytes ${earlier.record.offset}-${earlier.record.offset + earlier.record.size - 1}), acknowledged by request #${earlier.exchange.seq}`;
-    });
+  'C-NO-OVERLAP': (view) => {
+    if (view.parts.length === 0) return unobserved('the client sent no part');
+    return observed([...view.overlapping.values()].map((send) => at([send.exchange, send.earlier], send.message, send.exchange)));
   },
 
-  'C-COVERAGE': (run) => {
-    const acks = acknowledgements(run.traffic);
-    const leftToOverlapRule = unpersistedOverlapSpans(run.traffic);
-    return judgeCommits(run, (commit) => {
+  'C-COVERAGE': (view) =>
+    judgeCommits(view, (commit) => {
       const { gaps, overlaps } = coverageOf(
-        acks.filter((ack) => ack.at <= commit.startMs).map((ack) => ack.record),
-        run.fileSize,
+        view.acks.filter((ack) => ack.at <= commit.startMs).map((ack) => ack.record),
+        view.run.fileSize,
       );
-      const missing = gaps.filter((gap) => !withinAny(gap, leftToOverlapRule));
-      const findings = missing.map((gap) => `${describeExchange(commit)}: bytes ${gap.offset}-${gap.offset + gap.size - 1} had not been acknowledged`);
-      return findings.concat(overlaps.map((span) => `${describeExchange(commit)}: bytes from ${span.offset} were acknowledged twice`));
-    });
-  },
-
-  'C-ORDER': (run) => {
-    const firsts = firstAttempts(run);
-    if (firsts.length === 0) return notReached(run, 'the client sent no part');
-    const findings: string[] = [];
-    for (const later of firsts) {
-      const laterRange = rangeOf(later);
-      // A lower part must start before any higher part has finished.
-      const overtaken = firsts.find((lower) => {
-        const lowerRange = rangeOf(lower);
-        return lowerRange && laterRange && lowerRange.lo < laterRange.lo && lower.startMs > later.endMs;
+      // A hole where the commit lists a range the server refused as an overlap: C-OVERLAP-NOT-PERSISTED names that listing.
+      const listed = (commitParts(commit) ?? []).flatMap((entry) => {
+        const span = entry as { offset?: unknown; size?: unknown };
+        return typeof span.offset === 'number' && typeof span.size === 'number' ? [{ offset: span.offset, size: span.size }] : [];
       });
-      if (overtaken)
-        findings.push(
-          `part at offset ${rangeOf(overtaken)?.lo} (${describeExchange(overtaken)}) started after part at offset ${laterRange?.lo} (${describeExchange(later)}) had finished`,
-        );
-    }
-    return verdictOf(findings);
+      const listedRefused = view.unpersisted.filter((span) => overlapsAny(span, listed));
+      const where = describeExchange(commit);
+      return [
+        ...gaps
+          .filter((gap) => !withinAny(gap, listedRefused))
+          .map((gap) => at(commit, `${where}: bytes ${gap.offset}-${gap.offset + gap.size - 1} had not been acknowledged`)),
+        ...overlaps.map((span) => at(commit, `${where}: bytes from ${span.offset} were acknowledged twice`)),
+      ];
+    }),
+
+  'C-ORDER': (view) => {
+    const firsts = firstAttempts(view);
+    if (firsts.length === 0) return unobserved('the client sent no part');
+    const drafts: Draft[] = [];
+    firsts.forEach((lower, index) => {
+      const lowerRange = rangeOf(lower);
+      // The earliest first attempt of a higher part that this one trails by more than the tolerance.
+      const overtaker = firsts.slice(0, index).find((higher) => {
+        const higherRange = rangeOf(higher);
+        return lowerRange && higherRange && higherRange.lo > lowerRange.lo && lower.startMs - higher.startMs > ARRIVAL_TOLERANCE_MS;
+      });
+      if (!overtaker) return;
+      const late = (lower.startMs - overtaker.startMs).toFixed(0);
+      drafts.push(
+        at(
+          [overtaker, lower],
+          `the part at offset ${lowerRange?.lo} (${describeExchange(lower)}) arrived ${late} ms after the part at offset ${rangeOf(overtaker)?.lo} (${describeExchange(overtaker)}); more than ${ARRIVAL_TOLERANCE_MS} ms is out of order`,
+        ),
+      );
+    });
+    return observed(drafts);
   },
 
-  'C-PARALLEL-MAX': (run) => {
-    const parts = partRequests(run.traffic);
-    if (parts.length === 0) return notReached(run, 'the client sent no part');
-    const { peak } = inFlight(parts);
-    return peak <= 5 ? passed : { status: 'failed', findings: [`${peak} part uploads were in flight at once; at most 5`] };
+  'C-PARALLEL-MAX': (view) => {
+    if (view.parts.length === 0) return unobserved('the client sent no part');
+    const { peak, peakAt } = inFlight(view.parts);
+    if (peak <= PARALLEL_MAX) return observed([]);
+    const together = view.parts.filter((part) => part.startMs <= peakAt && part.endMs > peakAt);
+    return observed([at(together, `${peak} part uploads were in flight at once; at most ${PARALLEL_MAX}`, null)]);
   },
 
-  'C-PARALLEL-MIN': (run) => {
-    const parts = partRequests(run.traffic);
+  'C-PARALLEL-MIN': (view) => {
+    const { run } = view;
+    if (!serverAnswersSlowly(run)) return notApplicable(`the server did not delay every part answer by ${SLOW_SERVER_MS} ms or more`);
+    if (plansPartFailures(run)) return notApplicable('the server injected part failures, and a client waits for a failed part’s retry');
     const total = totalPartsFor(run.fileSize, run.partSize);
-    if (total < 3) return { status: 'skipped', reason: 'not judged: the file has fewer than 3 parts' };
-    const acks = acknowledgements(run.traffic).sort((a, b) => a.at - b.at);
-    if (acks.length < total - 2) return notReached(run, 'the client did not upload the parts');
-    const start = Math.min(...parts.map((part) => part.startMs));
-    // Until fewer than 3 parts remain unacknowledged.
-    const end = acks[total - 3]?.at ?? start;
-    const { mean, peak } = inFlight(parts, start, end);
-    if (mean >= 2.5) return passed;
-    return {
-      status: 'failed',
-      findings: [`while 3 or more parts remained, ${mean.toFixed(2)} part uploads were in flight on average (peak ${peak}); expected 3 to 5`],
-    };
+    if (total < PARALLEL_MIN) return notApplicable(`the file has fewer than ${PARALLEL_MIN} parts`);
+    const acks = [...view.acks].sort((a, b) => a.at - b.at);
+    if (acks.length < total - (PARALLEL_MIN - 1)) return unobserved('the client did not upload the parts');
+    const start = Math.min(...view.parts.map((part) => part.startMs));
+    // Until fewer than PARALLEL_MIN parts remain unacknowledged.
+    const end = acks[total - PARALLEL_MIN]?.at ?? start;
+    const { mean, peak } = inFlight(view.parts, start, end);
+    if (mean >= PARALLEL_MIN_MEAN) return observed([]);
+    return observed([
+      {
+        requests: [],
+        message: `while ${PARALLEL_MIN} or more parts remained, ${mean.toFixed(2)} part uploads were in flight on average (peak ${peak}); expected at least ${PARALLEL_MIN_MEAN}`,
+      },
+    ]);
   },
 
-  'C-RETRY': (run) => {
-    const failures = retriableFailures(run);
-    if (failures.length === 0) return { status: 'skipped', reason: 'not judged: no part upload failed' };
-    const findings: string[] = [];
+  'C-RETRY': (view) => {
+    const failures = view.parts.filter((part) => retriable(view, part));
+    if (failures.length === 0) return notApplicable('no part upload failed with 5xx, 429 or a dropped connection');
+    const drafts: Draft[] = [];
     for (const failed of failures) {
-      const retry = laterAttempt(run, failed);
+      const retry = laterAttempt(view, failed);
       if (!retry) {
-        findings.push(`${describeExchange(failed)} was never retried`);
+        drafts.push(at(failed, `${describeExchange(failed)} was never retried`, null));
         continue;
       }
-      const retryAfter = failed.status === 429 ? Number(failed.responseHeaders['retry-after'] ?? 0) : 0;
+      const retryAfter = failed.status === 429 ? retryAfterOf(failed) : 0;
       const waited = retry.startMs - failed.endMs;
-      if (waited + TIMER_SLACK_MS < retryAfter * 1000)
-        findings.push(`${describeExchange(retry)} came ${waited.toFixed(0)} ms after a 429 with Retry-After ${retryAfter}`);
+      if (waited + RETRY_AFTER_SLACK_MS < retryAfter * 1000)
+        drafts.push(at([failed, retry], `${describeExchange(retry)} came ${waited.toFixed(0)} ms after a 429 with Retry-After ${retryAfter}`, null));
     }
-    if (findings.length > 0 || succeeded(run)) return verdictOf(findings);
-    // Retried as it should, then stopped: only a request the server turned down on its own excuses that.
-    return notReached(run, 'the client retried but did not complete the upload', { excusedByInjectedFaults: false });
+    if (drafts.length > 0 || succeeded(view.run)) return observed(drafts);
+    // Retried as it should, then stopped: the injected failure it retried does not excuse that.
+    return unobserved('the client retried but did not complete the upload', false);
   },
 
-  'C-RETRY-FIRST': (run) => {
-    const acks = acknowledgements(run.traffic);
-    // An overlap answer for a range already acknowledged is the client's own re-send (C-NO-OVERLAP): nothing to retry.
-    const refusedUnstored = (part: Exchange) => {
-      const range = rangeOf(part);
-      return isOverlapAnswer(part) && range !== undefined && !acks.some((ack) => ack.at <= part.startMs && ack.record.offset === range.lo);
-    };
-    const failures = partRequests(run.traffic).filter((part) => part.dropped || part.status === 429 || part.status >= 500 || refusedUnstored(part));
-    if (failures.length === 0) return { status: 'skipped', reason: 'not judged: no part upload failed' };
-    const firsts = firstAttempts(run);
-    const findings: string[] = [];
+  'C-RETRY-FIRST': (view) => {
+    const failures = view.parts.filter((part) => retriable(view, part) || (isOverlapAnswer(part) && !view.overlapping.has(part.seq)));
+    if (failures.length === 0) return notApplicable('no part upload failed');
+    const firsts = firstAttempts(view);
+    const drafts: Draft[] = [];
     for (const failed of failures) {
-      const retry = laterAttempt(run, failed);
+      const retry = laterAttempt(view, failed);
       const until = retry?.startMs ?? Infinity;
-      const jumped = firsts.find((first) => first.startMs > failed.endMs && first.startMs < until);
-      if (jumped) findings.push(`${describeExchange(jumped)} started after ${describeExchange(failed)} failed and before it was retried`);
+      // A first attempt arriving within the tolerance may have left the client before it saw the failure.
+      const jumped = firsts.find((first) => first.startMs > failed.endMs + ARRIVAL_TOLERANCE_MS && first.startMs < until);
+      if (jumped)
+        drafts.push(at([failed, jumped], `${describeExchange(jumped)} started after ${describeExchange(failed)} failed and before it was retried`, null));
     }
-    return verdictOf(findings);
+    return observed(drafts);
   },
 
-  'C-OVERLAP-NOT-PERSISTED': (run) => {
-    const unpersisted = unpersistedOverlapSpans(run.traffic);
-    if (!partRequests(run.traffic).some(isOverlapAnswer)) return { status: 'skipped', reason: 'not judged: no part was answered range_overlaps_existing_part' };
-    const findings: string[] = [];
-    for (const commit of commitRequests(run.traffic)) {
+  'C-OVERLAP-NOT-PERSISTED': (view) => {
+    if (!view.parts.some(isOverlapAnswer)) return notApplicable('no part was answered range_overlaps_existing_part');
+    const drafts: Draft[] = [];
+    for (const commit of view.commits) {
       for (const entry of commitParts(commit) ?? []) {
         const span = entry as { offset?: unknown; size?: unknown };
         if (typeof span.offset !== 'number' || typeof span.size !== 'number') continue;
-        if (overlapsAny({ offset: span.offset, size: span.size }, unpersisted)) {
-          findings.push(
-            `${describeExchange(commit)} lists ${JSON.stringify(entry)}, a range the server answered range_overlaps_existing_part and never acknowledged`,
+        if (overlapsAny({ offset: span.offset, size: span.size }, view.unpersisted)) {
+          const refused = view.parts.filter((part) => {
+            const range = rangeOf(part);
+            return (
+              isOverlapAnswer(part) &&
+              range !== undefined &&
+              overlapsAny({ offset: range.lo, size: rangeSize(range) }, [{ offset: span.offset as number, size: span.size as number }])
+            );
+          });
+          drafts.push(
+            at(
+              [commit, ...refused],
+              `${describeExchange(commit)} lists ${JSON.stringify(entry)}, a range the server answered range_overlaps_existing_part and never acknowledged`,
+              commit,
+            ),
           );
         }
       }
     }
-    const acked = acknowledgements(run.traffic).map((ack) => ack.record);
-    const missing = coverageOf(acked, run.fileSize).gaps.some((gap) => overlapsAny(gap, unpersisted));
-    if (run.exit.code === 0 && !run.exit.timedOut && missing)
-      findings.push('the client exited 0 although a range answered range_overlaps_existing_part was never stored');
-    return verdictOf(findings);
+    return observed(drafts);
   },
 
-  'C-COMMIT-PARTS': (run) => {
-    const acks = acknowledgements(run.traffic);
-    const leftToOverlapRule = unpersistedOverlapSpans(run.traffic);
-    return judgeCommits(run, (commit) => {
+  'C-COMMIT-PARTS': (view) =>
+    judgeCommits(view, (commit) => {
       const where = describeExchange(commit);
       const listed = commitParts(commit);
-      if (!listed) return [`${where}: the body has no "parts" array`];
+      if (!listed) return [at(commit, `${where}: the body has no "parts" array`)];
+      // A listed range the server refused as an overlap is C-OVERLAP-NOT-PERSISTED's finding.
       const own = listed.filter((entry) => {
         const span = entry as { offset?: unknown; size?: unknown };
-        return !(typeof span.offset === 'number' && typeof span.size === 'number' && overlapsAny({ offset: span.offset, size: span.size }, leftToOverlapRule));
+        return !(typeof span.offset === 'number' && typeof span.size === 'number' && overlapsAny({ offset: span.offset, size: span.size }, view.unpersisted));
       });
-      const findings: string[] = [];
+      const drafts: Draft[] = [];
       const same = (entry: unknown, record: { part_id: string; offset: number; size: number; sha1: string }) => {
         const e = entry as Record<string, unknown>;
         return e.part_id === record.part_id && e.offset === record.offset && e.size === record.size && e.sha1 === record.sha1;
       };
-      const known = acks.filter((ack) => ack.at <= commit.startMs);
-      for (const ack of known) {
+      for (const ack of view.acks.filter((known) => known.at <= commit.startMs)) {
         const count = own.filter((entry) => same(entry, ack.record)).length;
-        if (count === 0) findings.push(`${where}: the part the server returned as ${JSON.stringify(ack.record)} is not listed as returned`);
-        if (count > 1) findings.push(`${where}: part ${ack.record.part_id} is listed ${count} times`);
+        if (count === 0)
+          drafts.push(at([ack.exchange, commit], `${where}: the part the server returned as ${JSON.stringify(ack.record)} is not listed as returned`, commit));
+        if (count > 1) drafts.push(at([ack.exchange, commit], `${where}: part ${ack.record.part_id} is listed ${count} times`, commit));
       }
       for (const entry of own) {
-        if (!acks.some((ack) => same(entry, ack.record))) findings.push(`${where}: lists ${JSON.stringify(entry)}, not a part record the server returned`);
+        if (!view.acks.some((ack) => same(entry, ack.record)))
+          drafts.push(at(commit, `${where}: lists ${JSON.stringify(entry)}, not a part record the server returned`));
       }
-      return findings;
-    });
-  },
+      return drafts;
+    }),
 
-  'C-COMMIT-SORTED': (run) =>
-    judgeCommits(run, (commit) => {
+  'C-COMMIT-SORTED': (view) =>
+    judgeCommits(view, (commit) => {
       const offsets = (commitParts(commit) ?? []).map((entry) => (entry as { offset?: unknown }).offset);
       const unsorted = offsets.findIndex((offset, index) => index > 0 && Number(offset) < Number(offsets[index - 1]));
       return unsorted < 0
         ? []
-        : [`${describeExchange(commit)}: parts are not sorted by offset (${offsets.slice(0, 6).join(', ')}${offsets.length > 6 ? ', …' : ''})`];
+        : [at(commit, `${describeExchange(commit)}: parts are not sorted by offset (${offsets.slice(0, 6).join(', ')}${offsets.length > 6 ? ', …' : ''})`)];
     }),
 
-  'C-COMMIT-DIGEST': (run) =>
-    judgeCommits(run, (commit) => {
+  'C-COMMIT-DIGEST': (view) =>
+    judgeCommits(view, (commit) => {
       const parsed = parseDigest(header(commit, 'digest'));
-      if (!parsed.ok) return [`${describeExchange(commit)}: ${parsed.reason}`];
-      if (parsed.value.toString('hex') !== run.fileSha1) {
+      if (!parsed.ok) return [at(commit, `${describeExchange(commit)}: ${parsed.reason}`)];
+      if (parsed.value.toString('hex') !== view.run.fileSha1) {
         return [
-          `${describeExchange(commit)}: Digest sha=${parsed.value.toString('base64')} is not the whole file's SHA-1 (${Buffer.from(run.fileSha1, 'hex').toString('base64')})`,
+          at(
+            commit,
+            `${describeExchange(commit)}: Digest sha=${parsed.value.toString('base64')} is not the whole file's SHA-1 (${Buffer.from(view.run.fileSha1, 'hex').toString('base64')})`,
+          ),
         ];
       }
       return [];
     }),
 
-  'C-COMMIT-RETRY-AFTER': (run) => {
-    const commits = commitRequests(run.traffic);
-    const accepted = commits.filter((commit) => commit.status === 202);
-    if (accepted.length === 0)
-      return commits.length === 0 ? notReached(run, 'the client never committed') : { status: 'skipped', reason: 'not judged: no commit was answered 202' };
-    const findings: string[] = [];
+  'C-COMMIT-RETRY-AFTER': (view) => {
+    const accepted = view.commits.filter((commit) => commit.status === 202);
+    if (accepted.length === 0) return notApplicable('no commit was answered 202');
+    const drafts: Draft[] = [];
     for (const answer of accepted) {
-      const retryAfter = Number(answer.responseHeaders['retry-after'] ?? 0);
-      const next = commits.find((commit) => commit.startMs >= answer.endMs);
+      const retryAfter = retryAfterOf(answer);
+      const next = view.commits.find((commit) => commit.seq > answer.seq && commit.startMs >= answer.endMs);
       if (!next) {
-        findings.push(`after ${describeExchange(answer)} with Retry-After ${retryAfter}, the client never committed again`);
+        drafts.push(at(answer, `after ${describeExchange(answer)} with Retry-After ${retryAfter}, the client never committed again`, null));
         continue;
       }
       const waited = next.startMs - answer.endMs;
-      if (waited + TIMER_SLACK_MS < retryAfter * 1000)
-        findings.push(`${describeExchange(next)} came ${waited.toFixed(0)} ms after a 202 with Retry-After ${retryAfter}`);
+      if (waited + RETRY_AFTER_SLACK_MS < retryAfter * 1000)
+        drafts.push(at([answer, next], `${describeExchange(next)} came ${waited.toFixed(0)} ms after a 202 with Retry-After ${retryAfter}`, null));
     }
-    return verdictOf(findings);
+    return observed(drafts);
   },
 
-  'C-SUCCESS-HONEST': (run) => {
-    if (run.exit.timedOut) return { status: 'failed', findings: ['the client was killed at the timeout without reporting success or failure'] };
+  'C-SUCCESS-HONEST': ({ run, commits }) => {
+    if (run.exit.timedOut)
+      return observed([{ requests: [], message: 'the client was killed at the timeout without reporting success or failure', stops: true }]);
     const ok = succeeded(run);
     const exitedZero = run.exit.code === 0;
     if (exitedZero && !ok) {
-      const commits = commitRequests(run.traffic);
       const last = commits.at(-1);
       const why = last ? `the last commit was answered ${last.status}${errorCode(last) ? ` ${errorCode(last)}` : ''}` : 'it never committed';
-      return { status: 'failed', findings: [`the client exited 0, but ${why}; no intact file was stored`] };
+      return observed([{ requests: last ? [last.seq] : [], message: `the client exited 0, but ${why}; no intact file was stored` }]);
     }
-    if (!exitedZero && ok) return { status: 'failed', findings: [`the file was committed intact, but the client exited ${run.exit.code}`] };
-    return passed;
+    if (!exitedZero && ok) return observed([{ requests: [], message: `the file was committed intact, but the client exited ${run.exit.code}` }]);
+    return observed([]);
   },
 };
 
@@ -434,13 +531,79 @@ export function unfiredFaults(run: ClientRun): string[] {
   return run.faults.filter((entry) => entry.fired === 0).map((entry) => describeFault(entry.instruction));
 }
 
-/** Judges one rule on one run, and refuses to pass a rule when the scenario's faults did not all fire. */
-export function judgeClientRule(ruleId: string, run: ClientRun): Judgement {
-  const check = CLIENT_CHECKS[ruleId];
-  if (!check) throw new Error(`no check for rule ${ruleId}`);
-  const judgement = check(run);
-  if (judgement.status !== 'passed') return judgement;
+/**
+ * Judges one run on every client rule. Two passes: each check on its own, then the rules the run could
+ * not show are settled against the others' findings, so one root cause is named once:
+ * - blocked by the rules with a finding on a request the server refused (or that stopped the run outright);
+ * - not applicable when only a fault the scenario injected stopped the client (and the rule accepts that);
+ * - failed otherwise: the client stopped although nothing it was told or refused explains it.
+ */
+export function judgeRun(run: ClientRun, runId: string): RunJudgement {
+  const view = viewOf(run);
   const unfired = unfiredFaults(run);
-  if (unfired.length === 0) return judgement;
-  return notReached(run, `the planned fault (${unfired.join('; ')}) never fired because the client never sent that request, so ${ruleId} could not be judged`);
+  const observations = new Map<ClientRuleId, Observation>();
+  for (const id of CLIENT_RULE_IDS) {
+    let observation = CLIENT_CHECKS[id](view);
+    // The situation the rule needs did not arise because a planned fault never fired: the client skipped that request.
+    if (observation.kind === 'not-applicable' && unfired.length > 0)
+      observation = unobserved(`the planned fault (${unfired.join('; ')}) never fired because the client never sent that request`);
+    observations.set(id, observation);
+  }
+  const refusals = run.traffic.filter((exchange) => isRefusal(exchange) && !isInjectedRefusal(exchange));
+  const injected = run.traffic.filter(isInjectedRefusal);
+  const refused = new Set(refusals.map((exchange) => exchange.seq));
+  const stoppers = new Map<ClientRuleId, Draft>();
+  for (const [id, observation] of observations) {
+    if (observation.kind !== 'observed') continue;
+    const stopping = observation.drafts.find((draft) => draft.stops === true || (draft.about !== undefined && refused.has(draft.about)));
+    if (stopping) stoppers.set(id, stopping);
+  }
+  const finding = (rule: ClientRuleId, draft: Draft): Finding => ({ rule, run: runId, requests: draft.requests, message: draft.message });
+  const verdicts = {} as Record<ClientRuleId, RunVerdict>;
+  for (const [id, observation] of observations) {
+    if (observation.kind === 'observed') {
+      verdicts[id] =
+        observation.drafts.length === 0 ? { status: 'passed' } : { status: 'failed', findings: observation.drafts.map((draft) => finding(id, draft)) };
+      continue;
+    }
+    if (observation.kind === 'not-applicable') {
+      verdicts[id] = { status: 'not-applicable', reason: observation.reason };
+      continue;
+    }
+    const blockers = [...stoppers.entries()].filter(([other]) => other !== id);
+    const [firstBlocker] = blockers;
+    if (firstBlocker) {
+      verdicts[id] = {
+        status: 'blocked',
+        blockedBy: blockers.map(([other]) => other).sort(),
+        reason: `not judged: ${observation.what}, stopped by ${firstBlocker[0]}: ${firstBlocker[1].message}`,
+      };
+      continue;
+    }
+    const [fault] = injected;
+    if (observation.excusedByInjectedFaults && fault) {
+      verdicts[id] = { status: 'not-applicable', reason: `not judged: ${observation.what}; it stopped after the injected fault "${fault.fault?.description}"` };
+      continue;
+    }
+    const [unexplained] = refusals;
+    const message = unexplained
+      ? `${observation.what}; it stopped after the server turned down ${describeExchange(unexplained)}`
+      : run.exit.timedOut
+        ? `${observation.what} before it was killed at the timeout`
+        : `${observation.what}, though the server accepted every request it made${injected.length > 0 ? ' but the injected faults' : ''} (exit code ${run.exit.code})`;
+    verdicts[id] = { status: 'failed', findings: [finding(id, { requests: unexplained ? [unexplained.seq] : [], message })] };
+  }
+  return { runId, verdicts, unfired };
+}
+
+/** What a run's judgement contributes to the reports: its findings and blocked rules, as data. */
+export function findingsOf(judgement: RunJudgement): FindingsAttachment {
+  const findings: Finding[] = [];
+  const blocked: BlockedRule[] = [];
+  for (const id of CLIENT_RULE_IDS) {
+    const verdict = judgement.verdicts[id];
+    if (verdict.status === 'failed') findings.push(...verdict.findings);
+    if (verdict.status === 'blocked') blocked.push({ rule: id, run: judgement.runId, blockedBy: verdict.blockedBy, reason: verdict.reason });
+  }
+  return { findings, blocked };
 }

@@ -9,8 +9,10 @@ import {
   type ServerExchangeAttachment,
   type TimelineExchange,
 } from './attachments.ts';
-import { countRules, type RuleResult, type ScenarioResult } from './results.ts';
-import { type ConformanceReport, statusText } from './reports.ts';
+import type { Finding } from './findings.ts';
+import { inFlight } from './in-flight.ts';
+import { type ConformanceReport, statusText } from './report-model.ts';
+import { clientRunsOf, countRules, describeRun, type RuleResult, type ScenarioResult } from './results.ts';
 
 const escapeHtml = (text: string) => text.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
 
@@ -24,7 +26,7 @@ h1{margin-bottom:.2rem}h2{margin-top:2.2rem;border-bottom:1px solid #d0d7de;padd
 .verdict{display:inline-block;padding:.2rem .7rem;border-radius:1rem;color:#fff;font-weight:600}
 .conformant{background:#2ea44f}.conformant-with-warnings{background:#bf8700}.non-conformant{background:#cb2431}
 table{border-collapse:collapse;width:100%}th,td{border:1px solid #d0d7de;padding:.3rem .5rem;text-align:left;vertical-align:top}
-th{background:#f6f8fa}td.passed{color:#1a7f37;font-weight:600}td.failed{color:#cf222e;font-weight:600}td.skipped{color:#6e7781}
+th{background:#f6f8fa}td.passed{color:#1a7f37;font-weight:600}td.failed{color:#cf222e;font-weight:600}td.skipped{color:#6e7781}td.blocked{color:#9a6700;font-weight:600}
 .says{color:#57606a;font-size:12px}.evidence{font-family:ui-monospace,monospace;font-size:12px}
 pre{background:#f6f8fa;border:1px solid #d0d7de;padding:.6rem;overflow:auto;font-size:12px;white-space:pre-wrap}
 .exchange.culprit{border-color:#cf222e;background:#fff5f5}
@@ -37,7 +39,7 @@ export function htmlReport(report: ConformanceReport, scenarios: readonly Scenar
   const levels = (['MUST', 'SHOULD'] as const)
     .map((level) => {
       const counts = countRules(report.rules.filter((rule) => rule.level === level));
-      return `<tr><td>${level}</td><td>${counts.passed}</td><td>${counts.failed}</td><td>${counts.skipped}</td></tr>`;
+      return `<tr><td>${level}</td><td>${counts.passed}</td><td>${counts.failed}</td><td>${counts.skipped}</td><td>${counts.blocked}</td></tr>`;
     })
     .join('');
   const failed = report.rules.filter((rule) => rule.status === 'failed');
@@ -48,8 +50,8 @@ export function htmlReport(report: ConformanceReport, scenarios: readonly Scenar
 <h1>Chunked upload conformance <span class="verdict ${report.verdict}" id="verdict">${escapeHtml(report.verdict)}</span></h1>
 <p>Target (${escapeHtml(report.target.kind)}): <code>${escapeHtml(report.target.name)}</code><br>
 Kit ${escapeHtml(report.kit.name)} ${escapeHtml(report.kit.version)}, ${escapeHtml(report.generatedAt)}, ${(report.durationMs / 1000).toFixed(1)} s.
-${report.summary.passed} rules passed, ${report.summary.failed} failed, ${report.summary.skipped} skipped.</p>
-<table style="width:auto"><tr><th>level</th><th>passed</th><th>failed</th><th>skipped</th></tr>${levels}</table>
+${report.summary.passed} rules passed, ${report.summary.failed} failed, ${report.summary.skipped} skipped, ${report.summary.blocked} blocked (not judged: another rule's failure stopped every run that could show them).</p>
+<table style="width:auto"><tr><th>level</th><th>passed</th><th>failed</th><th>skipped</th><th>blocked</th></tr>${levels}</table>
 <h2>Rules</h2>
 ${ruleMatrix(report.rules)}
 <h2>Failed rules</h2>
@@ -72,36 +74,46 @@ ${rows.join('\n')}
 </tbody></table>`;
 }
 
+/** At most this many findings of one rule are shown with their exchanges; the rest are counted. */
+const SHOWN_FINDINGS = 12;
+
 function failedRuleSection(rule: RuleResult, scenarios: readonly ScenarioResult[]): string {
-  const failing = scenarios.filter((scenario) => scenario.status === 'failed' && scenario.rules.includes(rule.id));
-  const parts = failing.map((scenario) => {
-    const runs = attachmentsOf<ClientRunAttachment>(scenario, CLIENT_RUN_MEDIA_TYPE);
-    const probes = attachmentsOf<ServerExchangeAttachment[]>(scenario, SERVER_EXCHANGES_MEDIA_TYPE).flat();
-    const blocks: string[] = [];
-    for (const run of runs) {
-      const named = new Set([...scenario.message.matchAll(/request #(\d+)/g)].map((match) => Number(match[1])));
-      const culprits = run.exchanges.filter((exchange) => named.has(exchange.seq));
-      blocks.push(
-        culprits.length > 0
-          ? culprits.map((exchange) => `<pre class="exchange culprit">${escapeHtml(clientExchangeText(exchange))}</pre>`).join('')
-          : `<p>No single request broke the rule; the <a href="#run-${run.runId}">run's timeline</a> shows the traffic.</p>`,
-      );
-    }
-    if (probes.length > 0) {
-      blocks.push(
-        probes
-          .map((exchange, index) => {
-            const culprit = index === probes.length - 1 || (exchange.status !== undefined && scenario.message.includes(`HTTP ${exchange.status}`));
-            return `<pre class="exchange${culprit ? ' culprit' : ''}">${escapeHtml(serverExchangeText(exchange))}</pre>`;
-          })
-          .join(''),
-      );
-    }
-    return `<h4>${escapeHtml(scenario.name)}</h4><p class="evidence">${escapeHtml(scenario.message)}</p>${blocks.join('')}`;
-  });
+  const clientRuns = clientRunsOf(scenarios);
+  const findings = rule.findings ?? [];
+  const shown = findings.slice(0, SHOWN_FINDINGS).map((finding) => findingBlock(finding, clientRuns));
+  if (findings.length > SHOWN_FINDINGS) shown.push(`<p>… and ${findings.length - SHOWN_FINDINGS} more finding(s), in conformance.json.</p>`);
+  // A rule failed without findings (a server scenario's step threw): the exchanges its failed scenarios made.
+  const probes =
+    findings.length > 0
+      ? []
+      : scenarios.filter((scenario) => scenario.status === 'failed' && scenario.rules.includes(rule.id)).map((scenario) => probeBlock(scenario));
   return `<section id="failed-${rule.id}" class="failed-rule"><h3>${rule.id} (${rule.level}): the ${rule.side} ${escapeHtml(rule.statement)}</h3>
 <p class="says"><a href="${escapeHtml(rule.guide.url)}">${escapeHtml(rule.guide.section)}</a>: “${escapeHtml(rule.guide.says)}”</p>
-${parts.join('\n')}</section>`;
+${[...shown, ...probes].join('\n')}</section>`;
+}
+
+/** One finding: where it was seen, what broke, and the exchanges it names. */
+function findingBlock(finding: Finding, clientRuns: ReadonlyMap<string, ClientRunAttachment>): string {
+  const run = clientRuns.get(finding.run);
+  const where = run ? `<a href="#run-${escapeHtml(run.runId)}">${escapeHtml(describeRun(finding.run, clientRuns))}</a>` : escapeHtml(finding.run);
+  const named = new Set(finding.requests);
+  const culprits = run?.exchanges.filter((exchange) => named.has(exchange.seq)) ?? [];
+  const exchanges =
+    culprits.length > 0
+      ? culprits.map((exchange) => `<pre class="exchange culprit">${escapeHtml(clientExchangeText(exchange))}</pre>`).join('')
+      : run
+        ? `<p>No single request broke the rule; the <a href="#run-${escapeHtml(run.runId)}">run's timeline</a> shows the traffic.</p>`
+        : '';
+  return `<h4>${where}</h4><p class="evidence">${escapeHtml(finding.message)}</p>${exchanges}`;
+}
+
+function probeBlock(scenario: ScenarioResult): string {
+  const probes = attachmentsOf<ServerExchangeAttachment[]>(scenario, SERVER_EXCHANGES_MEDIA_TYPE).flat();
+  // The step that failed is the last one that talked to the server: its exchange is the culprit.
+  const exchanges = probes
+    .map((exchange, index) => `<pre class="exchange${index === probes.length - 1 ? ' culprit' : ''}">${escapeHtml(serverExchangeText(exchange))}</pre>`)
+    .join('');
+  return `<h4>${escapeHtml(scenario.name)}</h4><p class="evidence">${escapeHtml(scenario.message)}</p>${exchanges}`;
 }
 
 function clientExchangeText(exchange: TimelineExchange): string {
@@ -184,21 +196,12 @@ ${axis.join('')}${bars.join('\n')}
 const rowKey = (exchange: TimelineExchange) => (exchange.op === 'create' ? -1 : exchange.op === 'part' ? (exchange.offset ?? 0) : Number.MAX_SAFE_INTEGER);
 
 function inFlightPath(exchanges: readonly TimelineExchange[], scale: (ms: number) => number, top: number, height: number): { path: string; peak: number } {
-  const events = exchanges
-    .filter((exchange) => exchange.op === 'part')
-    .flatMap((exchange) => [
-      { at: exchange.startMs, delta: 1 },
-      { at: exchange.endMs, delta: -1 },
-    ])
-    .sort((a, b) => a.at - b.at || a.delta - b.delta);
-  let count = 0;
-  let peak = 0;
+  const { steps, peak } = inFlight(exchanges.filter((exchange) => exchange.op === 'part'));
   const points: [number, number][] = [[0, 0]];
-  for (const event of events) {
-    points.push([event.at, count]);
-    count += event.delta;
-    peak = Math.max(peak, count);
-    points.push([event.at, count]);
+  let previous = 0;
+  for (const step of steps) {
+    points.push([step.at, previous], [step.at, step.count]);
+    previous = step.count;
   }
   const y = (value: number) => top + height - (value / Math.max(peak, 1)) * (height - 16);
   return { path: points.map(([at, value], index) => `${index === 0 ? 'M' : 'L'}${scale(at).toFixed(1)},${y(value).toFixed(1)}`).join(''), peak };

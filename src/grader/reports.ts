@@ -1,32 +1,19 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { htmlReport } from './html.ts';
-import { type RuleResult, type ScenarioResult, type Verdict, countRules } from './results.ts';
+import { type ConformanceReport, statusText } from './report-model.ts';
+import { type RuleResult, type ScenarioResult, countRules } from './results.ts';
 
-export interface ConformanceReport {
-  kit: { name: string; version: string };
-  target: { kind: 'client' | 'server' | 'client+server'; name: string };
-  verdict: Verdict;
-  summary: { passed: number; failed: number; skipped: number };
-  rules: RuleResult[];
-  generatedAt: string;
-  durationMs: number;
-}
+export type { ConformanceReport } from './report-model.ts';
 
 const escapeXml = (text: string) => text.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c] ?? c);
 const escapeCell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-const ICON = { passed: '✅', failed: '❌', skipped: '⏭️' } as const;
-
-/** The status, with what --expect-failures makes of it. */
-export function statusText(rule: RuleResult): string {
-  if (!rule.expectedToFail) return rule.status;
-  return rule.status === 'failed' ? 'failed (known deviation)' : rule.status === 'passed' ? 'passed, but listed as a known deviation' : rule.status;
-}
+const ICON = { passed: '✅', failed: '❌', skipped: '⏭️', blocked: '⛔' } as const;
 
 export function markdownReport(report: ConformanceReport): string {
   const levels = (['MUST', 'SHOULD'] as const).map((level) => {
     const counts = countRules(report.rules.filter((rule) => rule.level === level));
-    return `| ${level} | ${counts.passed} | ${counts.failed} | ${counts.skipped} |`;
+    return `| ${level} | ${counts.passed} | ${counts.failed} | ${counts.skipped} | ${counts.blocked} |`;
   });
   const rows = report.rules.map(
     (rule) =>
@@ -38,8 +25,8 @@ export function markdownReport(report: ConformanceReport): string {
     `Target (${report.target.kind}): \`${report.target.name}\`  `,
     `Kit: ${report.kit.name} ${report.kit.version}, ${report.generatedAt}`,
     '',
-    '| level | passed | failed | skipped |',
-    '|---|---|---|---|',
+    '| level | passed | failed | skipped | blocked |',
+    '|---|---|---|---|---|',
     ...levels,
     '',
     '| rule | level | status | statement, and the guide it restates | evidence |',
@@ -63,8 +50,15 @@ export function junitReport(report: ConformanceReport): string {
       return `${open}\n      <failure message="listed in --expect-failures, but passed: remove it from the list"/>\n${guide}\n    </testcase>`;
     if (rule.status === 'failed' && !rule.expectedToFail)
       return `${open}\n      <failure message="${escapeXml(rule.evidence)}">${escapeXml(`Scenarios: ${rule.scenarios.join('; ')}\n${rule.evidence}`)}</failure>\n${guide}\n    </testcase>`;
-    if (rule.status === 'skipped' || rule.status === 'failed')
-      return `${open}\n      <skipped message="${escapeXml(rule.status === 'failed' ? `failed${known}: ${rule.evidence}` : rule.evidence || 'no scenario of this rule ran')}"/>\n${guide}\n    </testcase>`;
+    if (rule.status !== 'passed') {
+      const why =
+        rule.status === 'failed'
+          ? `failed${known}: ${rule.evidence}`
+          : rule.status === 'blocked'
+            ? `not judged, ${statusText(rule)}: ${rule.evidence}`
+            : rule.evidence || 'no scenario of this rule ran';
+      return `${open}\n      <skipped message="${escapeXml(why)}"/>\n${guide}\n    </testcase>`;
+    }
     return `${open}\n${guide}\n    </testcase>`;
   });
   return [
@@ -123,13 +117,14 @@ export function consoleSummary(report: ConformanceReport): string {
           ? '  (listed in --expect-failures, but passed: remove it from the list)'
           : ''
       : '';
-    return `  ${rule.status.padEnd(7)} ${rule.id.padEnd(width)} ${rule.level.padEnd(6)}${known}${evidence}`;
+    const blocked = rule.status === 'blocked' ? `  (${statusText(rule)})` : '';
+    return `  ${rule.status.padEnd(7)} ${rule.id.padEnd(width)} ${rule.level.padEnd(6)}${known}${blocked}${evidence}`;
   });
-  const { passed, failed, skipped } = report.summary;
+  const { passed, failed, skipped, blocked } = report.summary;
   return [
     ...lines,
     '',
     `verdict: ${report.verdict} (${report.target.kind}: ${report.target.name})`,
-    `${passed} passed, ${failed} failed, ${skipped} skipped`,
+    `${passed} passed, ${failed} failed, ${skipped} skipped, ${blocked} blocked`,
   ].join('\n');
 }

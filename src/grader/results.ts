@@ -1,4 +1,6 @@
 import { RULE_TAG, type Rule, type RuleLevel, type RuleSide } from '../protocol/rules.ts';
+import { CLIENT_RUN_MEDIA_TYPE, type ClientRunAttachment } from './attachments.ts';
+import { type BlockedRule, FINDINGS_MEDIA_TYPE, type Finding, type FindingsAttachment } from './findings.ts';
 
 /** The few Cucumber message fields the grader reads (see @cucumber/messages). */
 export interface CucumberEnvelope {
@@ -10,7 +12,10 @@ export interface CucumberEnvelope {
   attachment?: { testCaseStartedId?: string; mediaType: string; body: string; contentEncoding?: string };
 }
 
+/** A scenario's outcome. */
 export type Status = 'passed' | 'failed' | 'skipped';
+/** A rule's outcome: a scenario's, or `blocked` (never observed, because another rule's failure stopped every run that could show it). */
+export type RuleStatus = Status | 'blocked';
 
 export interface ScenarioResult {
   name: string;
@@ -99,9 +104,14 @@ export interface RuleResult {
   id: string;
   level: RuleLevel;
   side: RuleSide;
-  status: Status;
+  status: RuleStatus;
   scenarios: string[];
+  /** The first finding (naming the run it was seen in), or the failed scenario's message; for a blocked rule, why. */
   evidence: string;
+  /** Present only on blocked rules: the rules whose failures stopped the runs that could have shown this one. */
+  blockedBy?: string[];
+  /** Every observation that broke the rule, as data (failed rules only). */
+  findings?: Finding[];
   statement: string;
   guide: { section: string; url: string; says: string };
   /** Listed in --expect-failures: a failure reported, but not gating; a pass that makes the list stale. */
@@ -110,22 +120,88 @@ export interface RuleResult {
 
 export type Verdict = 'conformant' | 'conformant-with-warnings' | 'non-conformant';
 
-/** A rule fails if any of its scenarios failed, is skipped only if none ran (or all were skipped), passes otherwise. */
+function attachedJson<T>(scenario: ScenarioResult, mediaType: string): T[] {
+  return scenario.attachments.filter((attachment) => attachment.mediaType === mediaType).map((attachment) => JSON.parse(attachment.body) as T);
+}
+
+/** Every finding and blocked entry attached by any scenario, each once (runs are shared between scenarios). */
+export function collectFindings(scenarios: readonly ScenarioResult[]): { findings: Finding[]; blocked: BlockedRule[] } {
+  const findings = new Map<string, Finding>();
+  const blocked = new Map<string, BlockedRule>();
+  for (const scenario of scenarios) {
+    for (const attachment of attachedJson<FindingsAttachment>(scenario, FINDINGS_MEDIA_TYPE)) {
+      for (const finding of attachment.findings) findings.set(JSON.stringify([finding.rule, finding.run, finding.requests, finding.message]), finding);
+      for (const entry of attachment.blocked) blocked.set(JSON.stringify([entry.rule, entry.run, entry.blockedBy, entry.reason]), entry);
+    }
+  }
+  return { findings: [...findings.values()], blocked: [...blocked.values()] };
+}
+
+/** The client runs attached to the scenarios, by run id (the first attachment of each). */
+export function clientRunsOf(scenarios: readonly ScenarioResult[]): Map<string, ClientRunAttachment> {
+  const runs = new Map<string, ClientRunAttachment>();
+  for (const scenario of scenarios)
+    for (const run of attachedJson<ClientRunAttachment>(scenario, CLIENT_RUN_MEDIA_TYPE)) if (!runs.has(run.runId)) runs.set(run.runId, run);
+  return runs;
+}
+
+/** Where a finding was seen, for a reader: the client run's set-up, or the server scenario. */
+export function describeRun(run: string, clientRuns: ReadonlyMap<string, ClientRunAttachment>): string {
+  const client = clientRuns.get(run);
+  if (!client) return run;
+  const faults = client.setup.faults.length > 0 ? `; ${client.setup.faults.join('; ')}` : '';
+  return `client run ${run}: a file of ${client.setup.fileSize} bytes in parts of ${client.setup.partSize}${faults}`;
+}
+
+/** A finding as a report's evidence line: the observation, then the run it was seen in. */
+export function findingText(finding: Finding, clientRuns: ReadonlyMap<string, ClientRunAttachment>): string {
+  return `${finding.message} [${describeRun(finding.run, clientRuns)}]`;
+}
+
+/**
+ * Folds the scenarios and every finding attached anywhere into one result per rule:
+ * - skipped: none of the rule's scenarios ran (left out by --tags), or they ran and the situation the rule
+ *   needs never arose and nothing was seen anywhere;
+ * - failed: a finding for the rule in any run (its own scenarios' or any other), or one of its scenarios failed;
+ * - passed: otherwise, if one of its scenarios passed;
+ * - blocked: otherwise, if some run could not show it because other rules' failures stopped that run
+ *   (`blockedBy`: the union of those rules).
+ */
 export function gradeRules(rules: readonly Rule[], scenarios: readonly ScenarioResult[]): RuleResult[] {
+  const { findings, blocked } = collectFindings(scenarios);
+  const clientRuns = clientRunsOf(scenarios);
   return rules.map((rule) => {
     const own = scenarios.filter((scenario) => scenario.rules.includes(rule.id));
-    const failed = own.find((scenario) => scenario.status === 'failed');
-    const status: Status = failed ? 'failed' : own.some((scenario) => scenario.status === 'passed') ? 'passed' : 'skipped';
-    return {
+    const base = {
       id: rule.id,
       level: rule.level,
       side: rule.side,
-      status,
       scenarios: own.map((scenario) => scenario.name),
-      evidence: failed?.message ?? '',
       statement: rule.statement,
       guide: { ...rule.guide },
     };
+    if (own.length === 0) return { ...base, status: 'skipped', evidence: '' };
+    const ownRuns = new Set(own.flatMap((scenario) => attachedJson<ClientRunAttachment>(scenario, CLIENT_RUN_MEDIA_TYPE).map((run) => run.runId)));
+    // Findings from the rule's own runs first: the situation written to provoke it.
+    const seen = findings.filter((finding) => finding.rule === rule.id).sort((a, b) => Number(!ownRuns.has(a.run)) - Number(!ownRuns.has(b.run)));
+    const failedScenario = own.find((scenario) => scenario.status === 'failed');
+    if (seen.length > 0 || failedScenario) {
+      const [first] = seen;
+      return {
+        ...base,
+        status: 'failed',
+        evidence: first ? findingText(first, clientRuns) : (failedScenario?.message ?? ''),
+        ...(seen.length > 0 ? { findings: seen } : {}),
+      };
+    }
+    if (own.some((scenario) => scenario.status === 'passed')) return { ...base, status: 'passed', evidence: '' };
+    const stopped = blocked.filter((entry) => entry.rule === rule.id && entry.blockedBy.length > 0);
+    if (stopped.length > 0) {
+      const blockedBy = [...new Set(stopped.flatMap((entry) => entry.blockedBy))].sort();
+      const [first] = stopped;
+      return { ...base, status: 'blocked', evidence: first ? `${first.reason} [${describeRun(first.run, clientRuns)}]` : '', blockedBy };
+    }
+    return { ...base, status: 'skipped', evidence: '' };
   });
 }
 
@@ -149,10 +225,14 @@ export function exitCodeFor(rules: readonly RuleResult[], strict: boolean): 0 | 
   return rules.some((rule) => rule.status === 'failed' && !rule.expectedToFail && (rule.level === 'MUST' || strict)) ? 1 : 0;
 }
 
-export function countRules(rules: readonly RuleResult[]): { passed: number; failed: number; skipped: number } {
-  return {
-    passed: rules.filter((rule) => rule.status === 'passed').length,
-    failed: rules.filter((rule) => rule.status === 'failed').length,
-    skipped: rules.filter((rule) => rule.status === 'skipped').length,
-  };
+export interface RuleCounts {
+  passed: number;
+  failed: number;
+  skipped: number;
+  blocked: number;
+}
+
+export function countRules(rules: readonly RuleResult[]): RuleCounts {
+  const count = (status: RuleStatus) => rules.filter((rule) => rule.status === status).length;
+  return { passed: count('passed'), failed: count('failed'), skipped: count('skipped'), blocked: count('blocked') };
 }

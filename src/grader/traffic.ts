@@ -60,6 +60,57 @@ export function acknowledgements(traffic: readonly Exchange[]): Acknowledgement[
 
 export const isOverlapAnswer = (exchange: Exchange) => exchange.status === 416 && errorCode(exchange) === 'range_overlaps_existing_part';
 
+/** The server turned the request down: an error answer, or a connection it dropped. */
+export const isRefusal = (exchange: Exchange) => exchange.dropped || exchange.status >= 400;
+
+/**
+ * Turned down by a fault the scenario injected, not by anything the client did. A delay fault only
+ * slows an answer down: a refusal it is tagged on is the server's own.
+ */
+export const isInjectedRefusal = (exchange: Exchange) => isRefusal(exchange) && exchange.fault !== undefined && exchange.fault.action.kind !== 'delay';
+
+const isAcknowledged = (exchange: Exchange) => exchange.status === 200 && isUploadPart((exchange.responseBody as { part?: unknown } | undefined)?.part);
+
+/** A part request whose range overlaps one the client sent earlier, and that is not a retry of a failed attempt. */
+export interface OverlappingSend {
+  exchange: Exchange;
+  earlier: Exchange;
+  message: string;
+}
+
+/**
+ * C-NO-OVERLAP's view: among the part requests whose ranges are cut on part boundaries (lo a multiple of
+ * part_size, hi where that part ends), each one that overlaps a part the client sent before it, unless it
+ * is a retry of exactly that range after the earlier attempt was answered without being acknowledged.
+ * Ranges off the boundaries are left to the rules about cutting, so one mistake is named once.
+ */
+export function overlappingSends(parts: readonly Exchange[], partSize: number, fileSize: number): OverlappingSend[] {
+  const cut = parts.flatMap((part) => {
+    const range = rangeOf(part);
+    const wellCut = range !== undefined && range.lo < fileSize && range.lo % partSize === 0 && range.hi === Math.min(range.lo + partSize, fileSize) - 1;
+    return wellCut ? [{ part, range }] : [];
+  });
+  const found: OverlappingSend[] = [];
+  cut.forEach(({ part, range }, index) => {
+    for (const { part: earlier, range: other } of cut.slice(0, index)) {
+      if (!spansOverlap(spanOf(range), spanOf(other))) continue;
+      const same = other.lo === range.lo && other.hi === range.hi;
+      const answeredBefore = earlier.endMs <= part.startMs;
+      const acknowledged = isAcknowledged(earlier);
+      if (same && answeredBefore && !acknowledged) continue;
+      const bytes = `bytes ${other.lo}-${other.hi}`;
+      const why = !answeredBefore
+        ? `while ${describeExchange(earlier)} for ${same ? 'the same range' : bytes} was still in flight`
+        : acknowledged
+          ? `after ${describeExchange(earlier)} had stored ${bytes}`
+          : `overlapping ${bytes} of ${describeExchange(earlier)}, a different range`;
+      found.push({ exchange: part, earlier, message: `${describeExchange(part)}: sent bytes ${range.lo}-${range.hi} ${why}` });
+      break;
+    }
+  });
+  return found;
+}
+
 /**
  * Ranges the server answered with range_overlaps_existing_part and never acknowledged: what the client
  * must treat as not stored. C-OVERLAP-NOT-PERSISTED judges them; rules about coverage and the commit
@@ -83,35 +134,6 @@ export function withinAny(span: Span, spans: readonly Span[]): boolean {
 
 export function overlapsAny(span: Span, spans: readonly Span[]): boolean {
   return spans.some((other) => spansOverlap(span, other));
-}
-
-/** Part uploads in flight over time: the peak, and the time-weighted mean over [from, to). */
-export function inFlight(requests: readonly Exchange[], from = -Infinity, to = Infinity): { peak: number; peakAt: number; mean: number } {
-  const events: { at: number; delta: number }[] = [];
-  for (const request of requests) {
-    events.push({ at: request.startMs, delta: +1 }, { at: request.endMs, delta: -1 });
-  }
-  // Ends before starts at the same instant: a slot freed and refilled is not two in flight.
-  events.sort((a, b) => a.at - b.at || a.delta - b.delta);
-  let current = 0;
-  let peak = 0;
-  let peakAt = Number.NaN;
-  let area = 0;
-  let last = Math.max(from, events[0]?.at ?? 0);
-  for (const event of events) {
-    const at = Math.min(Math.max(event.at, from), to);
-    if (at > last) {
-      area += current * (at - last);
-      last = at;
-    }
-    current += event.delta;
-    if (current > peak) {
-      peak = current;
-      peakAt = event.at;
-    }
-  }
-  const span = Math.min(to, events.at(-1)?.at ?? 0) - Math.max(from, events[0]?.at ?? 0);
-  return { peak, peakAt, mean: span > 0 ? area / span : peak };
 }
 
 export function commitParts(exchange: Exchange): unknown[] | undefined {

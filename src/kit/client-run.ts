@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { ClientOutcome, ClientUnderTest } from '../adapters/client.ts';
-import type { ClientRun } from '../grader/client-checks.ts';
+import { type ClientRun, type RunJudgement, judgeRun } from '../grader/client-checks.ts';
 import { startSimulatedServer } from '../server/app.ts';
 import type { FaultInstruction } from '../server/faults.ts';
 import { writeSeededFile, writeSparseFile } from './source-file.ts';
@@ -27,10 +28,18 @@ export interface RunContext {
 }
 
 export interface RecordedRun {
+  /** Names the run in findings and reports: the same set-up, the same id. */
+  runId: string;
   setup: RunSetup;
   run: ClientRun;
   outcome: ClientOutcome;
   serverBaseUrl: string;
+  /** The run judged on every client rule, once. */
+  judgement: RunJudgement;
+}
+
+export function runIdOf(setup: RunSetup): string {
+  return createHash('sha1').update(JSON.stringify(setup)).digest('hex').slice(0, 8);
 }
 
 const sources = new Map<string, Promise<{ path: string; sha1: string }>>();
@@ -87,7 +96,8 @@ export async function runClientOnce(client: ClientUnderTest, setup: RunSetup, co
       exit: { code: outcome.exitCode, timedOut: outcome.timedOut },
       stored: stored ? { size: stored.entry.size, sha1: stored.entry.sha1 } : undefined,
     };
-    return { setup, run, outcome, serverBaseUrl: server.baseUrl };
+    const runId = runIdOf(setup);
+    return { runId, setup, run, outcome, serverBaseUrl: server.baseUrl, judgement: judgeRun(run, runId) };
   } finally {
     await server.close();
   }

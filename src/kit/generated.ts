@@ -5,9 +5,9 @@
  */
 import fc from 'fast-check';
 import type { ClientUnderTest } from '../adapters/client.ts';
-import { judgeClientRule } from '../grader/client-checks.ts';
+import type { Finding } from '../grader/findings.ts';
 import { totalPartsFor } from '../protocol/parts.ts';
-import { rulesFor } from '../protocol/rules.ts';
+import { isClientRuleId, rulesFor } from '../protocol/rules.ts';
 import type { FaultAction, FaultInstruction } from '../server/faults.ts';
 import { type RunContext, runClientOnce } from './client-run.ts';
 
@@ -106,7 +106,7 @@ export function describeCase(generated: GeneratedCase, partSize = generated.part
 
 export type GeneratedOutcome =
   | { failed: false; runs: number; seed: number }
-  | { failed: true; runs: number; seed: number; counterexample: GeneratedCase; description: string; shrinks: number; failures: Record<string, string[]> };
+  | { failed: true; runs: number; seed: number; counterexample: GeneratedCase; description: string; shrinks: number; failures: Record<string, Finding[]> };
 
 /** Runs the client on `runs` generated cases; every MUST client rule must hold in each. */
 export async function checkGeneratedCases(
@@ -115,14 +115,14 @@ export async function checkGeneratedCases(
   options: { runs: number; seed: number; large?: boolean },
 ): Promise<GeneratedOutcome> {
   const mustRules = rulesFor('client').filter((rule) => rule.level === 'MUST');
-  const failuresByCase = new Map<string, Record<string, string[]>>();
+  const failuresByCase = new Map<string, Record<string, Finding[]>>();
   const property = fc.asyncProperty(casesArbitrary(options.large ?? false), async (generated) => {
     const partSize = generated.partSize ?? GENERATED_PART_SIZE;
-    const { run } = await runClientOnce(client, { fileSize: generated.fileSize, partSize, faults: faultsFor(generated) }, context);
-    const failures: Record<string, string[]> = {};
+    const { judgement } = await runClientOnce(client, { fileSize: generated.fileSize, partSize, faults: faultsFor(generated) }, context);
+    const failures: Record<string, Finding[]> = {};
     for (const rule of mustRules) {
-      const judgement = judgeClientRule(rule.id, run);
-      if (judgement.status === 'failed') failures[rule.id] = judgement.findings;
+      const verdict = isClientRuleId(rule.id) ? judgement.verdicts[rule.id] : undefined;
+      if (verdict?.status === 'failed') failures[rule.id] = verdict.findings;
     }
     failuresByCase.set(JSON.stringify(generated), failures);
     return Object.keys(failures).length === 0;

@@ -79,115 +79,149 @@ const errors: GuideRef = {
   says: 'Errors come back as a ClientError JSON object with type "error", status, code, message and request_id.',
 };
 
-export const RULES: readonly Rule[] = [
-  // Client rules: judged from the traffic the client sends to the simulated server.
-  {
-    id: 'C-CREATE',
+/**
+ * Thresholds the client rules judge by. Each is written once: the checks, the statements and the step
+ * texts are built from these.
+ */
+/** C-PARALLEL-MAX: part uploads in flight at once, at most. */
+export const PARALLEL_MAX = 5;
+/** C-PARALLEL-MIN: part uploads in flight while this many or more parts remain. */
+export const PARALLEL_MIN = 3;
+/**
+ * C-PARALLEL-MIN is judged as a time-weighted mean over the window, which dips below PARALLEL_MIN each
+ * time a slot is refilled (a round trip passes between one answer and the next request): half a part of
+ * margin tells a client that keeps 3 slots busy from one that keeps 2.
+ */
+export const PARALLEL_MIN_MEAN = PARALLEL_MIN - 0.5;
+/** The server "answers slowly" (C-PARALLEL-MIN's situation) when it delays every part answer by at least this. */
+export const SLOW_SERVER_MS = 300;
+/**
+ * Events the server sees closer together than this may have happened in either order at the client, so
+ * they count as simultaneous. C-ORDER: parts a client starts together on separate connections reach the
+ * server in any order, milliseconds apart (more under load), while a part started in a later round comes
+ * a whole server answer (SLOW_SERVER_MS) later. C-RETRY-FIRST: a part that arrives just after another
+ * part's failed answer may have been started before the client saw that answer.
+ */
+export const ARRIVAL_TOLERANCE_MS = 100;
+/**
+ * Measurement tolerance on a Retry-After wait, as the server sees it (from the end of its answer to the
+ * start of the next request). A client's timer is armed against its event loop's cached clock, so under
+ * load a correct `sleep(Retry-After)` can arrive several ms early (993 ms was seen for a 1 s wait). 50 ms
+ * still tells a client that honours Retry-After from one that retries at once or on its own backoff.
+ */
+export const RETRY_AFTER_SLACK_MS = 50;
+
+interface ClientRuleText {
+  readonly level: RuleLevel;
+  readonly statement: string;
+  readonly guide: GuideRef;
+}
+
+/**
+ * The client rules, keyed by id: `ClientRuleId` is derived from these keys, and the checks and the step
+ * texts are records over it, so a rule without either does not compile. Each statement says exactly what
+ * is judged. Every client run is judged on every rule whose statement it can show.
+ */
+const CLIENT_RULES = {
+  'C-CREATE': {
     level: 'MUST',
-    side: 'client',
-    statement: 'opens the session with POST …/files/upload_sessions, a JSON body with folder_id, file_name and file_size equal to the file’s length',
+    statement:
+      'opens the session with POST …/files/upload_sessions, a JSON body with folder_id, file_name and file_size equal to the file’s length (other fields allowed)',
     guide: createSession,
   },
-  { id: 'C-AUTH', level: 'MUST', side: 'client', statement: 'sends Authorization: Bearer <token> on every request', guide: auth },
-  {
-    id: 'C-PART-SIZE',
+  'C-AUTH': {
     level: 'MUST',
-    side: 'client',
+    statement: 'sends Authorization: Bearer <token> on every request (the scheme name is case-insensitive, RFC 9110 §11.1)',
+    guide: auth,
+  },
+  'C-PART-SIZE': {
+    level: 'MUST',
     statement: 'sends every part but the last with exactly part_size bytes, the last with 1..part_size bytes; never an empty part',
     guide: partSize,
   },
-  {
-    id: 'C-RANGE-FORMAT',
+  'C-RANGE-FORMAT': {
     level: 'MUST',
-    side: 'client',
     statement: 'sends Content-Range: bytes <lo>-<hi>/<total> on every part, and a body of exactly hi-lo+1 bytes',
     guide: contentRange,
   },
-  { id: 'C-RANGE-ALIGN', level: 'MUST', side: 'client', statement: 'starts every part at a multiple of part_size', guide: contentRange },
-  {
-    id: 'C-RANGE-UPPER',
-    level: 'MUST',
-    side: 'client',
-    statement: 'ends every part but the last at lo+part_size-1, the last at file size - 1',
-    guide: contentRange,
-  },
-  { id: 'C-RANGE-TOTAL', level: 'MUST', side: 'client', statement: 'gives the file size as the Content-Range total', guide: contentRange },
-  {
-    id: 'C-DIGEST',
-    level: 'MUST',
-    side: 'client',
-    statement: 'sends Digest: sha=<base64 SHA-1 of that body> on every part request, retries included',
-    guide: digest,
-  },
-  {
-    id: 'C-CONTENT-TYPE',
+  'C-RANGE-ALIGN': { level: 'MUST', statement: 'starts every part at a multiple of part_size', guide: contentRange },
+  'C-RANGE-UPPER': { level: 'MUST', statement: 'ends every part but the last at lo+part_size-1, the last at file size - 1', guide: contentRange },
+  'C-RANGE-TOTAL': { level: 'MUST', statement: 'gives the file size as the Content-Range total', guide: contentRange },
+  'C-DIGEST': { level: 'MUST', statement: 'sends Digest: sha=<base64 SHA-1 of that body> on every part request, retries included', guide: digest },
+  'C-CONTENT-TYPE': {
     level: 'SHOULD',
-    side: 'client',
     statement: 'sends parts as Content-Type: application/octet-stream',
     guide: { ...auth, section: 'API reference › Upload part', says: 'A part is sent as raw bytes with Content-Type application/octet-stream.' },
   },
-  {
-    id: 'C-NO-OVERLAP',
+  'C-NO-OVERLAP': {
     level: 'MUST',
-    side: 'client',
-    statement: 'never sends a part overlapping a range the server already acknowledged',
-    guide: rangeOverlap,
-  },
-  { id: 'C-COVERAGE', level: 'MUST', side: 'client', statement: 'has every byte of the file acknowledged exactly once before it commits', guide: partSize },
-  { id: 'C-ORDER', level: 'SHOULD', side: 'client', statement: 'starts parts in increasing offset order (retries excepted)', guide: parallel },
-  { id: 'C-PARALLEL-MAX', level: 'SHOULD', side: 'client', statement: 'has at most 5 part uploads in flight at once', guide: parallel },
-  {
-    id: 'C-PARALLEL-MIN',
-    level: 'SHOULD',
-    side: 'client',
-    statement: 'has at least 3 part uploads in flight while 3 or more parts remain, when the server answers slowly',
-    guide: parallel,
-  },
-  {
-    id: 'C-RETRY',
-    level: 'SHOULD',
-    side: 'client',
-    statement: 'retries a part that failed with 5xx, 429 (after Retry-After) or a dropped connection, and completes the upload',
-    guide: parallel,
-  },
-  {
-    id: 'C-RETRY-FIRST',
-    level: 'SHOULD',
-    side: 'client',
-    statement: 'retries a failed part before starting any part beyond those already in flight',
-    guide: parallel,
-  },
-  {
-    id: 'C-OVERLAP-NOT-PERSISTED',
-    level: 'MUST',
-    side: 'client',
     statement:
-      'after range_overlaps_existing_part, treats that part as not persisted: never lists it in the commit, never reports success for a file missing that range',
+      'never sends a part whose range overlaps another part it sent, except a retry of exactly the same range after the earlier attempt failed without being acknowledged (judged among the ranges cut on part boundaries; a range off them is C-RANGE-ALIGN’s or C-RANGE-UPPER’s)',
     guide: rangeOverlap,
   },
-  {
-    id: 'C-COMMIT-PARTS',
+  'C-COVERAGE': {
     level: 'MUST',
-    side: 'client',
+    statement:
+      'has every byte of the file acknowledged exactly once before it commits (judged at every commit, whatever the reason for a hole, except a range the commit lists although the server refused it as an overlap: C-OVERLAP-NOT-PERSISTED’s)',
+    guide: partSize,
+  },
+  'C-ORDER': {
+    level: 'SHOULD',
+    statement: `starts parts in increasing offset order (retries excepted): judged on the first attempt of each range as it reaches the server; one that arrives more than ${ARRIVAL_TOLERANCE_MS} ms after the first attempt of a part at a higher offset fails, arrivals closer together count as simultaneous`,
+    guide: parallel,
+  },
+  'C-PARALLEL-MAX': { level: 'SHOULD', statement: `has at most ${PARALLEL_MAX} part uploads in flight at once`, guide: parallel },
+  'C-PARALLEL-MIN': {
+    level: 'SHOULD',
+    statement: `has at least ${PARALLEL_MIN} part uploads in flight while ${PARALLEL_MIN} or more parts remain, when the server answers slowly: judged where the server delays every part answer by ${SLOW_SERVER_MS} ms or more and injects no failure, as a time-weighted mean of at least ${PARALLEL_MIN_MEAN} from the first part’s start until fewer than ${PARALLEL_MIN} parts remain unacknowledged`,
+    guide: parallel,
+  },
+  'C-RETRY': {
+    level: 'SHOULD',
+    statement: `retries a part that failed with 5xx, 429 (after Retry-After) or a dropped connection, and completes the upload (judged wherever a part failed so; a retry may reach the server up to ${RETRY_AFTER_SLACK_MS} ms before Retry-After has passed)`,
+    guide: parallel,
+  },
+  'C-RETRY-FIRST': {
+    level: 'SHOULD',
+    statement: `retries a failed part before starting any part beyond those already in flight: wherever a part failed (5xx, 429, dropped, or range_overlaps_existing_part for a range the client had not sent twice), no first attempt of another part reaches the server more than ${ARRIVAL_TOLERANCE_MS} ms after the failed answer and before the retry (one arriving sooner may have been started before the client saw the failure)`,
+    guide: parallel,
+  },
+  'C-OVERLAP-NOT-PERSISTED': {
+    level: 'MUST',
+    statement:
+      'after range_overlaps_existing_part, treats that part as not persisted: never lists it in the commit, never reports success for a file missing that range (judged on every commit after such an answer; exiting 0 without an intact stored file is C-SUCCESS-HONEST’s finding)',
+    guide: rangeOverlap,
+  },
+  'C-COMMIT-PARTS': {
+    level: 'MUST',
     statement: 'commits with {parts: [...]} holding each acknowledged part as the server returned it (part_id, offset, size, sha1), one per range',
     guide: response,
   },
-  { id: 'C-COMMIT-SORTED', level: 'SHOULD', side: 'client', statement: 'lists the commit parts sorted by offset', guide: commitSession },
-  { id: 'C-COMMIT-DIGEST', level: 'MUST', side: 'client', statement: 'commits with Digest: sha=<base64 SHA-1 of the whole file>', guide: commitSession },
-  {
-    id: 'C-COMMIT-RETRY-AFTER',
+  'C-COMMIT-SORTED': { level: 'SHOULD', statement: 'lists the commit parts sorted by offset', guide: commitSession },
+  'C-COMMIT-DIGEST': { level: 'MUST', statement: 'commits with Digest: sha=<base64 SHA-1 of the whole file>', guide: commitSession },
+  'C-COMMIT-RETRY-AFTER': {
     level: 'MUST',
-    side: 'client',
-    statement: 'on a 202 commit answer, waits at least Retry-After seconds and commits again until 201',
+    statement: `on a 202 commit answer, waits at least Retry-After seconds and commits again until 201 (the next commit may reach the server up to ${RETRY_AFTER_SLACK_MS} ms early)`,
     guide: commitSession,
   },
-  {
-    id: 'C-SUCCESS-HONEST',
+  'C-SUCCESS-HONEST': {
     level: 'MUST',
-    side: 'client',
-    statement: 'exits 0 only when the commit returned 201 and the stored file equals the source byte for byte, non-zero otherwise',
+    statement:
+      'exits 0 only when the commit returned 201 and the stored file equals the source byte for byte, non-zero otherwise (judged on every run; a client killed at the timeout reported neither)',
     guide: commitSession,
   },
+} as const satisfies Record<`C-${string}`, ClientRuleText>;
+
+export type ClientRuleId = keyof typeof CLIENT_RULES;
+export const CLIENT_RULE_IDS = Object.keys(CLIENT_RULES) as ClientRuleId[];
+
+export function isClientRuleId(id: string): id is ClientRuleId {
+  return Object.hasOwn(CLIENT_RULES, id);
+}
+
+export const RULES: readonly Rule[] = [
+  // Client rules: judged from the traffic the client sends to the simulated server.
+  ...CLIENT_RULE_IDS.map((id): Rule => ({ id, side: 'client', ...CLIENT_RULES[id] })),
 
   // Server rules: judged by driving the server with the reference uploader and crafted requests.
   {

@@ -14,7 +14,7 @@ export interface Exchange {
   method: string;
   /** Path and query. */
   url: string;
-  /** Lower-case names; Authorization keeps only its scheme as sent: `Bearer <redacted>`, `bearer <redacted>`. */
+  /** Lower-case names; the credentials of Authorization are replaced: `<scheme as sent> <redacted>` (redactAuthorization). */
   requestHeaders: Record<string, string>;
   auth: AuthClass;
   startMs: number;
@@ -35,8 +35,6 @@ export interface Exchange {
   partNumber?: number;
   attempt?: number;
 }
-
-export const REDACTED_AUTHORIZATION = 'Bearer <redacted>';
 
 export class TrafficRecorder {
   readonly #exchanges: Exchange[] = [];
@@ -69,17 +67,21 @@ export class TrafficRecorder {
   }
 }
 
-/** A credentials header with its secret replaced: the scheme as the client sent it, then `<redacted>`. */
-export function redactCredentials(value: string): string {
-  const scheme = /^\s*([A-Za-z][\w!#$%&'*+.^`|~-]*)\s+\S/.exec(value);
-  return scheme ? `${scheme[1]} <redacted>` : '<redacted>';
+/**
+ * An Authorization value with its credentials removed, keeping the scheme as the client sent it
+ * (`bearer <redacted>`), so evidence shows what was sent. Only a word of letters followed by credentials
+ * counts as a scheme; anything else (a bare token, say) is redacted whole.
+ */
+export function redactAuthorization(value: string): string {
+  const scheme = /^([A-Za-z]{1,20}) +\S/.exec(value)?.[1];
+  return scheme ? `${scheme} <redacted>` : '<redacted>';
 }
 
 export function redactHeaders(headers: NodeJS.Dict<string | string[]>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined) continue;
-    out[name] = name === 'authorization' || name === 'proxy-authorization' ? redactCredentials(String(value)) : String(value);
+    out[name] = name === 'authorization' || name === 'proxy-authorization' ? redactAuthorization(String(value)) : String(value);
   }
   return out;
 }

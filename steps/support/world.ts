@@ -17,6 +17,8 @@ import { join } from 'node:path';
 /** One run per distinct setup: scenarios that put the client in the same situation judge the same run. */
 const runs = new Map<string, Promise<RecordedRun>>();
 let generated: Promise<GeneratedOutcome> | undefined;
+/** Runs (and the generated outcome) whose findings a scenario has attached already: each is reported once. */
+const reported = new Set<string>();
 /** Seeded source files the server features upload whole, by seed. */
 const serverSources = new Map<string, Promise<{ path: string; size: number; sha1: string }>>();
 let client: ClientUnderTest | undefined;
@@ -67,6 +69,13 @@ export class KitWorld extends World<KitWorldParameters> {
     return this.recorded;
   }
 
+  /** True the first time it is asked for `key` in a kit run: that scenario attaches the shared findings. */
+  firstToReport(key: string): boolean {
+    if (reported.has(key)) return false;
+    reported.add(key);
+    return true;
+  }
+
   runContext(): RunContext {
     const { parameters } = this;
     return { workDir: parameters.workDir, token: parameters.token, folderId: parameters.folderId, timeoutMs: parameters.timeoutMs, seed: parameters.seed };
@@ -95,6 +104,7 @@ setWorldConstructor(KitWorld);
 
 AfterAll(async function () {
   runs.clear();
+  reported.clear();
   serverSources.clear();
   generated = undefined;
   forgetSources();

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { RULES } from '../src/protocol/rules.ts';
-import { MINIMAL_CLIENT, failedRules, runKit } from './support/kit.ts';
+import { HTTP_VARIANTS_CLIENT, MINIMAL_CLIENT, failedRules, rulesWithStatus, runKit } from './support/kit.ts';
 
 describe('the kit end to end', () => {
   test('the default run grades the reference uploader and the embedded server conformant on every rule, and writes every report', async () => {
@@ -37,6 +37,14 @@ describe('the kit end to end', () => {
   test('an independent client without defects is conformant', async () => {
     const { code, report } = await runKit(['--client', MINIMAL_CLIENT]);
     assert.deepEqual(failedRules(report), []);
+    assert.equal(report?.verdict, 'conformant');
+    assert.equal(code, 0);
+  });
+
+  test('a client using what HTTP allows (auth scheme in any case, header names in any case, chunked part bodies, Connection: close, extra JSON fields) is conformant', async () => {
+    const { code, report } = await runKit(['--client', HTTP_VARIANTS_CLIENT]);
+    assert.deepEqual(failedRules(report), []);
+    assert.deepEqual(rulesWithStatus(report, 'blocked'), []);
     assert.equal(report?.verdict, 'conformant');
     assert.equal(code, 0);
   });

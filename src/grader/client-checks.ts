@@ -10,11 +10,12 @@ import { type Span, coverageOf, totalPartsFor } from '../protocol/parts.ts';
 import {
   CLIENT_RULE_IDS,
   type ClientRuleId,
-  ARRIVAL_TOLERANCE_MS,
+  ORDER_TOLERANCE_MS,
   PARALLEL_MAX,
   PARALLEL_MIN,
   PARALLEL_MIN_MEAN,
   RETRY_AFTER_SLACK_MS,
+  RETRY_FIRST_SETTLE_MS,
   SLOW_SERVER_MS,
 } from '../protocol/rules.ts';
 import { type FaultReportEntry, describeFault } from '../server/faults.ts';
@@ -353,14 +354,14 @@ const CLIENT_CHECKS: Readonly<Record<ClientRuleId, Check>> = {
       // The earliest first attempt of a higher part that this one trails by more than the tolerance.
       const overtaker = firsts.slice(0, index).find((higher) => {
         const higherRange = rangeOf(higher);
-        return lowerRange && higherRange && higherRange.lo > lowerRange.lo && lower.startMs - higher.startMs > ARRIVAL_TOLERANCE_MS;
+        return lowerRange && higherRange && higherRange.lo > lowerRange.lo && lower.startMs - higher.startMs > ORDER_TOLERANCE_MS;
       });
       if (!overtaker) return;
       const late = (lower.startMs - overtaker.startMs).toFixed(0);
       drafts.push(
         at(
           [overtaker, lower],
-          `the part at offset ${lowerRange?.lo} (${describeExchange(lower)}) arrived ${late} ms after the part at offset ${rangeOf(overtaker)?.lo} (${describeExchange(overtaker)}); more than ${ARRIVAL_TOLERANCE_MS} ms is out of order`,
+          `the part at offset ${lowerRange?.lo} (${describeExchange(lower)}) arrived ${late} ms after the part at offset ${rangeOf(overtaker)?.lo} (${describeExchange(overtaker)}); more than ${ORDER_TOLERANCE_MS} ms is out of order`,
         ),
       );
     });
@@ -423,12 +424,19 @@ const CLIENT_CHECKS: Readonly<Record<ClientRuleId, Check>> = {
     );
     if (failures.length === 0) return notApplicable('no part upload failed');
     const firsts = firstAttempts(view);
+    // A failure answered soon after a part arrived may overtake parts the client started before it saw the
+    // failure and that are still on their way: only a failure answered RETRY_FIRST_SETTLE_MS after the last
+    // first attempt it followed is judged.
+    const settled = failures.filter((failed) => {
+      const lastArrival = Math.max(...firsts.filter((first) => first.startMs <= failed.endMs).map((first) => first.startMs));
+      return failed.endMs - lastArrival >= RETRY_FIRST_SETTLE_MS;
+    });
+    if (settled.length === 0) return notApplicable(`every part failure was answered within ${RETRY_FIRST_SETTLE_MS} ms of a part's arrival`);
     const drafts: Draft[] = [];
-    for (const failed of failures) {
+    for (const failed of settled) {
       const retry = followUp(view, failed);
       const until = retry?.startMs ?? Infinity;
-      // A first attempt arriving within the tolerance may have left the client before it saw the failure.
-      const jumped = firsts.find((first) => first.startMs > failed.endMs + ARRIVAL_TOLERANCE_MS && first.startMs < until);
+      const jumped = firsts.find((first) => first.startMs > failed.endMs && first.startMs < until);
       if (jumped)
         drafts.push(at([failed, jumped], `${describeExchange(jumped)} started after ${describeExchange(failed)} failed and before it was retried`, null));
     }

@@ -72,15 +72,22 @@ export const DEFECTS: readonly { defect: string; breaks: string[]; blocked?: str
   { defect: 'success-after-failed-commit', breaks: ['C-SUCCESS-HONEST'] },
   // The classes of issue 9, as real implementations get them wrong.
   // The first request refused: nothing after it can be judged, but the token and the exit code were honest.
-  { defect: 'size-as-string', breaks: ['C-CREATE'], blocked: allClientRulesBut('C-CREATE', 'C-AUTH', 'C-SUCCESS-HONEST') },
+  // (A 429 on the create comes before the body is read, as from a rate limiter: C-RATE-LIMIT is judged on the wait.)
+  { defect: 'size-as-string', breaks: ['C-CREATE'], blocked: allClientRulesBut('C-CREATE', 'C-AUTH', 'C-SUCCESS-HONEST', 'C-RATE-LIMIT') },
   // A retry refused for its digest: C-DIGEST, and the retry rule blocked by it, not failed.
   { defect: 'stale-retry-digest', breaks: ['C-DIGEST'], blocked: ['C-RETRY'] },
   // A commit with a hole after range_overlaps_existing_part: C-COVERAGE, whatever the reason for the hole.
-  { defect: 'hole-after-overlap', breaks: ['C-COVERAGE'], blocked: [] },
+  // Where the range is held by a part stored despite its failed answer, the hole also keeps C-RECOVER-STORED from being judged.
+  { defect: 'hole-after-overlap', breaks: ['C-COVERAGE'], blocked: ['C-RECOVER-STORED'] },
   // The same range sent again while the first copy is in flight: C-NO-OVERLAP, not the retry rules.
   { defect: 'hedged-tail', breaks: ['C-NO-OVERLAP'], blocked: [] },
   // Parts started out of order, visibly at the server.
   { defect: 'string-sorted-queue', breaks: ['C-ORDER'], blocked: [] },
+  // Failures real uploaders met in production (issue 12).
+  // Resends a part whose range the server holds from an attempt answered 500, until it gives up.
+  { defect: 'no-recover', breaks: ['C-RECOVER-STORED'], blocked: [] },
+  // Looks up "Retry-After" with exact case: the 429s on the create and the commit are retried at once.
+  { defect: 'exact-case-retry-after', breaks: ['C-RATE-LIMIT'], blocked: [] },
 ];
 
 export const MINIMAL_SERVER = 'test/fixtures/servers/minimal-server.mjs';

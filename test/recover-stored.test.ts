@@ -152,9 +152,10 @@ describe('a part stored although its answer was a 500: C-RECOVER-STORED and the 
     });
   });
 
-  test('a client that never follows the failure up fails C-RETRY; C-RECOVER-STORED is not judged', async () => {
+  test('a client that never follows the failure up fails C-RETRY, which blocks C-RECOVER-STORED', async () => {
     const { verdicts, failed } = await judged('no-follow-up');
     assert.deepEqual(failed, ['C-RETRY']);
-    assert.equal(verdicts['C-RECOVER-STORED'].status, 'not-applicable');
+    assert.equal(verdicts['C-RECOVER-STORED'].status, 'blocked');
+    assert.deepEqual((verdicts['C-RECOVER-STORED'] as { blockedBy: string[] }).blockedBy, ['C-RETRY']);
   });
 });

@@ -404,7 +404,8 @@ const CLIENT_CHECKS: Readonly<Record<ClientRuleId, Check>> = {
     for (const failed of failures) {
       const retry = followUp(view, failed);
       if (!retry) {
-        drafts.push(at(failed, `${describeExchange(failed)} was never retried`, null));
+        // Left as it failed: why the run goes no further, if it does not (the rules it never shows are blocked by this one).
+        drafts.push({ ...at(failed, `${describeExchange(failed)} was never retried`, null), stops: true });
         continue;
       }
       const retryAfter = failed.status === 429 ? retryAfterOf(failed) : 0;
@@ -531,7 +532,8 @@ const CLIENT_CHECKS: Readonly<Record<ClientRuleId, Check>> = {
       const retryAfter = retryAfterOf(answer);
       const next = view.commits.find((commit) => commit.seq > answer.seq && commit.startMs >= answer.endMs);
       if (!next) {
-        drafts.push(at(answer, `after ${describeExchange(answer)} with Retry-After ${retryAfter}, the client never committed again`, null));
+        // The client gave up at the 202: that is why the run went no further.
+        drafts.push({ ...at(answer, `after ${describeExchange(answer)} with Retry-After ${retryAfter}, the client never committed again`, null), stops: true });
         continue;
       }
       const waited = next.startMs - answer.endMs;

@@ -103,12 +103,9 @@ after(async () => {
   await rm(context.workDir, { recursive: true, force: true });
 });
 
-async function judged(strategy: Strategy) {
-  const { judgement } = await runClientOnce(
-    scriptedClient(strategy),
-    { fileSize: FILE, partSize: PART, faults: [{ op: 'part', part: 2, attempt: 1, action: { kind: 'error', status: 500, persist: true } }] },
-    context,
-  );
+async function judged(strategy: Strategy, storedParts: number[] = [2]) {
+  const faults = storedParts.map((part) => ({ op: 'part' as const, part, attempt: 1, action: { kind: 'error' as const, status: 500, persist: true } }));
+  const { judgement } = await runClientOnce(scriptedClient(strategy), { fileSize: FILE, partSize: PART, faults }, context);
   const having = (status: RunVerdict['status']) =>
     Object.entries(judgement.verdicts)
       .filter(([, verdict]) => verdict.status === status)
@@ -150,6 +147,11 @@ describe('a part stored although its answer was a 500: C-RECOVER-STORED and the 
       blockedBy: ['C-OVERLAP-NOT-PERSISTED'],
       reason: (verdicts['C-RECOVER-STORED'] as { reason: string }).reason,
     });
+  });
+
+  test('made-up records for two neighbouring refused ranges: still C-OVERLAP-NOT-PERSISTED alone (their holes merge into one)', async () => {
+    const { failed } = await judged('assume-stored', [2, 3]);
+    assert.deepEqual(failed, ['C-OVERLAP-NOT-PERSISTED']);
   });
 
   test('a client that never follows the failure up fails C-RETRY, which blocks C-RECOVER-STORED', async () => {

@@ -45,7 +45,6 @@ import {
   type StoredDespiteFailure,
   storedDespiteFailure,
   unpersistedOverlapSpans,
-  withinAny,
 } from './traffic.ts';
 
 /** Everything the kit knows after one run of a client against the simulated server. */
@@ -326,21 +325,19 @@ const CLIENT_CHECKS: Readonly<Record<ClientRuleId, Check>> = {
 
   'C-COVERAGE': (view) =>
     judgeCommits(view, (commit) => {
-      const { gaps, overlaps } = coverageOf(
-        view.acks.filter((ack) => ack.at <= commit.startMs).map((ack) => ack.record),
-        view.run.fileSize,
-      );
+      const acknowledged = view.acks.filter((ack) => ack.at <= commit.startMs).map((ack) => ack.record);
+      const { overlaps } = coverageOf(acknowledged, view.run.fileSize);
       // A hole where the commit lists a range the server refused as an overlap: C-OVERLAP-NOT-PERSISTED names that listing.
+      // (Such ranges count as covered here, so that refused neighbours, whose holes merge into one, are all left to it.)
       const listed = (commitParts(commit) ?? []).flatMap((entry) => {
         const span = entry as { offset?: unknown; size?: unknown };
         return typeof span.offset === 'number' && typeof span.size === 'number' ? [{ offset: span.offset, size: span.size }] : [];
       });
       const listedRefused = view.unpersisted.filter((span) => overlapsAny(span, listed));
+      const { gaps } = coverageOf([...acknowledged, ...listedRefused], view.run.fileSize);
       const where = describeExchange(commit);
       return [
-        ...gaps
-          .filter((gap) => !withinAny(gap, listedRefused))
-          .map((gap) => at(commit, `${where}: bytes ${gap.offset}-${gap.offset + gap.size - 1} had not been acknowledged`)),
+        ...gaps.map((gap) => at(commit, `${where}: bytes ${gap.offset}-${gap.offset + gap.size - 1} had not been acknowledged`)),
         ...overlaps.map((span) => at(commit, `${where}: bytes from ${span.offset} were acknowledged twice`)),
       ];
     }),

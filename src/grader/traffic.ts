@@ -180,10 +180,6 @@ export function unpersistedOverlapSpans(traffic: readonly Exchange[]): Span[] {
   return spans;
 }
 
-export function withinAny(span: Span, spans: readonly Span[]): boolean {
-  return spans.some((outer) => span.offset >= outer.offset && span.offset + span.size <= outer.offset + outer.size);
-}
-
 export function overlapsAny(span: Span, spans: readonly Span[]): boolean {
   return spans.some((other) => spansOverlap(span, other));
 }

@@ -60,8 +60,8 @@ Given('the server answers the first create with 429 and Retry-After {int}', func
 Given('the server answers the first commit with 429 and Retry-After {int}', function (this: KitWorld, seconds: number) {
   this.setup.faults.push({ op: 'commit', attempt: 1, action: { kind: 'rate-limit', retryAfter: seconds } });
 });
-Given('the server answers the first commit with 400 parts_mismatch', function (this: KitWorld) {
-  this.setup.faults.push({ op: 'commit', attempt: 1, action: { kind: 'parts-mismatch' } });
+Given(/^the server answers the (first|second) commit with 400 parts_mismatch$/, function (this: KitWorld, which: string) {
+  this.setup.faults.push({ op: 'commit', attempt: which === 'first' ? 1 : 2, action: { kind: 'parts-mismatch' } });
 });
 Given('a sparse file of {int} GiB and {int} bytes', function (this: KitWorld, gib: number, bytes: number) {
   this.setup.fileSize = gib * 2 ** 30 + bytes;

@@ -16,7 +16,8 @@ Feature: Failures real uploaders met in production
   - A commit answered 400 parts_mismatch right after the last part, when Box had not processed the parts
     yet (rclone#97, https://github.com/rclone/rclone/issues/97; rclone waits it out and commits again).
     No rule asks the client to wait it out; the rules already there judge what it does: success only for
-    a stored file, and a commit sent again with the same records and digest.
+    a stored file, and a commit sent again with the same records and digest. The scenarios meet it on the
+    commit after a 429, in the one run that also rate-limits the create (each Retry-After costs a second).
 
   How C-RECOVER-STORED fits the rules around it, so that a correct recovering client (it lists the parts,
   finds the stored record, commits it) fails nothing, and a client that does not recover fails only it:
@@ -59,12 +60,14 @@ Feature: Failures real uploaders met in production
     When the client uploads the file
     Then the commit listed each acknowledged part once, exactly as the server returned it
 
+  # One run for the three below: Box under load, as real uploaders met it.
   @C-RATE-LIMIT @SHOULD @client
   Scenario: A 429 on the create and on the commit is waited out, retry-after in lower case as Box sends it
     # Rate limits guide; box-python-sdk#1582.
     Given a file of 3 parts and 1 byte
     And the server answers the first create with 429 and Retry-After 1
     And the server answers the first commit with 429 and Retry-After 1
+    And the server answers the second commit with 400 parts_mismatch
     When the client uploads the file
     Then after each 429 to the create or the commit, the client waited at least Retry-After seconds and sent it again
 
@@ -72,13 +75,17 @@ Feature: Failures real uploaders met in production
   Scenario: A commit answered 400 parts_mismatch right after the last part: success only for a stored file
     # rclone#97: Box answered so before it had processed the last part; rclone waits and commits again.
     Given a file of 3 parts and 1 byte
-    And the server answers the first commit with 400 parts_mismatch
+    And the server answers the first create with 429 and Retry-After 1
+    And the server answers the first commit with 429 and Retry-After 1
+    And the server answers the second commit with 400 parts_mismatch
     When the client uploads the file
     Then the client exited 0 if and only if the commit returned 201 and the stored file equals the source
 
   @C-COMMIT-DIGEST @MUST @client
-  Scenario: A commit sent again after parts_mismatch carries the whole file's digest again
+  Scenario: A commit sent again after 429 and parts_mismatch carries the whole file's digest again
     Given a file of 3 parts and 1 byte
-    And the server answers the first commit with 400 parts_mismatch
+    And the server answers the first create with 429 and Retry-After 1
+    And the server answers the first commit with 429 and Retry-After 1
+    And the server answers the second commit with 400 parts_mismatch
     When the client uploads the file
     Then every commit carried "Digest: sha=<base64 SHA-1 of the whole file>"

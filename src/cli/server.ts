@@ -1,5 +1,21 @@
-import { startSimulatedServer } from '../server/app.ts';
+import { SERVER_LIMITS, type SimulatedServerOptions, startSimulatedServer } from '../server/app.ts';
 import { integerOption, parseCommandLine, usageError } from './args.ts';
+
+type Budget = 'sessionTtlMs' | 'fileTtlMs' | 'maxSessions' | 'maxParts' | 'maxFiles' | 'trafficBudgetBytes' | 'maxUrlBytes' | 'maxHeaderBytes';
+
+/** The budgets of SERVER_LIMITS as options; TTLs are given in seconds. */
+const BUDGETS: { flag: string; key: Budget; seconds?: true; what: string }[] = [
+  { flag: 'session-ttl', key: 'sessionTtlMs', seconds: true, what: 'seconds an upload session lives, then 410 session_expired' },
+  { flag: 'max-sessions', key: 'maxSessions', what: 'open sessions at once; one more is 429 + Retry-After' },
+  { flag: 'max-parts', key: 'maxParts', what: 'parts stored across open sessions; one more is 507' },
+  { flag: 'max-files', key: 'maxFiles', what: 'committed files kept; past it the oldest is forgotten' },
+  { flag: 'file-ttl', key: 'fileTtlMs', seconds: true, what: 'seconds a committed file is kept' },
+  { flag: 'traffic-budget', key: 'trafficBudgetBytes', what: 'bytes the traffic record may hold; past it the oldest go' },
+  { flag: 'max-url-bytes', key: 'maxUrlBytes', what: 'longest request target; longer is 414' },
+  { flag: 'max-header-bytes', key: 'maxHeaderBytes', what: 'largest request head; larger is 431' },
+];
+
+const defaultOf = (budget: (typeof BUDGETS)[number]) => (budget.seconds ? SERVER_LIMITS[budget.key] / 1000 : SERVER_LIMITS[budget.key]);
 
 const USAGE = `Usage: npm run server -- [options]
 
@@ -15,6 +31,9 @@ a client test suite in any language can use it. Prints the API base URL on the f
                          costs only its size and SHA-1 (for multi-GiB uploads from sparse files)
   --help                 this text
 
+Budgets (they keep memory flat however long the server runs; see README):
+${BUDGETS.map((budget) => `  --${`${budget.flag} <n>`.padEnd(21)}${budget.what} (default ${defaultOf(budget)})`).join('\n')}
+
 Control API (see README): GET/PUT/DELETE /_control/faults, GET/DELETE /_control/traffic,
 GET /_control/files/{id}.`;
 
@@ -28,6 +47,7 @@ async function main(): Promise<void> {
     'min-file-size': { type: 'string' },
     'storage-dir': { type: 'string' },
     'sparse-parts': { type: 'boolean' },
+    ...Object.fromEntries(BUDGETS.map((budget) => [budget.flag, { type: 'string' as const }])),
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -37,6 +57,12 @@ async function main(): Promise<void> {
   const port = integerOption(COMMAND, 'port', values.port, 0, 0);
   if (port > 65535) usageError(COMMAND, `--port takes 0 to 65535, got "${values.port}"`);
   if (values.token !== undefined && values.token.trim() === '') usageError(COMMAND, '--token needs a value');
+  const budgets: SimulatedServerOptions = {};
+  for (const budget of BUDGETS) {
+    const raw = (values as Record<string, string | boolean | undefined>)[budget.flag];
+    const value = integerOption(COMMAND, budget.flag, typeof raw === 'string' ? raw : undefined, defaultOf(budget), 1);
+    budgets[budget.key] = budget.seconds ? value * 1000 : value;
+  }
   const server = await startSimulatedServer({
     port,
     token: values.token,
@@ -44,6 +70,7 @@ async function main(): Promise<void> {
     minFileSize: integerOption(COMMAND, 'min-file-size', values['min-file-size'], 20_000_000, 1),
     storageDir: values['storage-dir'],
     sparseParts: values['sparse-parts'] ?? false,
+    ...budgets,
   });
   process.stdout.write(`${server.baseUrl}\n`);
   process.stderr.write(

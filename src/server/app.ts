@@ -1,9 +1,11 @@
 import { once } from 'node:events';
 import { mkdtemp } from 'node:fs/promises';
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import { type IncomingMessage, STATUS_CODES, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
+import { boxError } from '../protocol/shapes.ts';
 import { type RequestContext, authenticate } from './context.ts';
 import type { FaultPlan, FaultReportEntry } from './faults.ts';
 import { type Exchange, TrafficRecorder, redactHeaders } from './recorder.ts';
@@ -19,6 +21,31 @@ export { operationOf } from './routes.ts';
  * route. The routes are in routes.ts, their handlers in handlers/ and control.ts, the answers in replies.ts.
  */
 
+const MiB = 1024 * 1024;
+
+/**
+ * What the server keeps at most, and for how long, unless told otherwise: budgets a test suite hitting
+ * the server for hours lives with, and that keep its memory flat (README, "Budgets").
+ */
+export const SERVER_LIMITS = {
+  /** An open session expires this long after it was created (Box: 7 days); then 410 session_expired. */
+  sessionTtlMs: 3600 * 1000,
+  /** Open sessions at once; one more is refused with 429 and Retry-After until the oldest expires. */
+  maxSessions: 10_000,
+  /** Parts stored across all open sessions; one more is refused with 507 insufficient_storage. */
+  maxParts: 100_000,
+  /** Committed files kept; past it the oldest is forgotten (its content removed). */
+  maxFiles: 1_000,
+  /** A committed file is forgotten this long after its commit. */
+  fileTtlMs: 3600 * 1000,
+  /** Estimated memory the traffic record may hold; past it the oldest exchanges are forgotten. */
+  trafficBudgetBytes: 32 * MiB,
+  /** Longest request target (path and query); longer is 414. */
+  maxUrlBytes: 8 * 1024,
+  /** Largest request head (request line and headers); larger is 431. */
+  maxHeaderBytes: 16 * 1024,
+} as const;
+
 export interface SimulatedServerOptions {
   /** Loopback only by default. */
   host?: string;
@@ -32,13 +59,21 @@ export interface SimulatedServerOptions {
   minFileSize?: number;
   /** Where parts and committed files go (default: a new temporary directory, removed on close). */
   storageDir?: string;
-  /** Session lifetime (default 7 days). */
+  /** Session lifetime (default 1 hour). */
   sessionTtlMs?: number;
   /**
    * Write part files sparse: runs of zeros become holes, so a part of zeros takes only its size and SHA-1
    * and a multi-GiB upload cut from a sparse source holds little disk (default false).
    */
   sparseParts?: boolean;
+  /** The budgets of SERVER_LIMITS, each optional. */
+  maxSessions?: number;
+  maxParts?: number;
+  maxFiles?: number;
+  fileTtlMs?: number;
+  trafficBudgetBytes?: number;
+  maxUrlBytes?: number;
+  maxHeaderBytes?: number;
 }
 
 export interface SimulatedServer {
@@ -57,78 +92,157 @@ export interface SimulatedServer {
   close(): Promise<void>;
 }
 
-const MiB = 1024 * 1024;
+/** What Node's HTTP parser refused, as Box's error JSON: status and code by the parser's error. */
+function parserErrorAnswer(error: NodeJS.ErrnoException & { reason?: string }): { status: number; code: string; message: string } {
+  const detail = `${error.reason ?? error.message} (${error.code ?? 'parse error'})`;
+  switch (error.code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return { status: 431, code: 'request_header_fields_too_large', message: `The request head is too large (--max-header-bytes): ${detail}` };
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return { status: 408, code: 'request_timeout', message: 'The request did not arrive in time' };
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+      return { status: 413, code: 'request_entity_too_large', message: `Chunk extensions too large: ${detail}` };
+    default:
+      return { status: 400, code: 'bad_request', message: `The request could not be parsed: ${detail}` };
+  }
+}
 
-async function dispatch(state: ServerState, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const exchange = state.recorder.begin({
-    method: req.method ?? '',
-    url: req.url ?? '',
-    requestHeaders: redactHeaders(req.headers),
-    auth: authenticate(req, state.config.token),
-  });
-  const ctx: RequestContext = { state, req, res, url: new URL('http://invalid/'), exchange, requestId: randomHex(6).toLowerCase() };
-  res.once('close', () => {
-    if (!res.writableFinished && !exchange.dropped) exchange.clientAborted = true;
-    exchange.endMs = performance.now();
-  });
+/** Writes a parser error's answer straight to the socket (there is no response object) and closes it. */
+function answerParserError(socket: Duplex, error: NodeJS.ErrnoException): void {
+  if (!socket.writable || error.code === 'ECONNRESET' || error.code === 'EPIPE') {
+    socket.destroy();
+    return;
+  }
+  const requestId = randomHex(6).toLowerCase();
+  const { status, code, message } = parserErrorAnswer(error);
+  const body = JSON.stringify(boxError(status, code, message, requestId));
+  const head = [
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`,
+    'content-type: application/json',
+    `content-length: ${Buffer.byteLength(body)}`,
+    `box-request-id: ${requestId}`,
+    'connection: close',
+  ];
+  socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
+  // A peer that never reads its answer does not keep the socket.
+  setTimeout(() => socket.destroy(), 5_000).unref();
+}
+
+/** Answers one request: the URL and credentials checked, then the route's handler. */
+async function route(ctx: RequestContext): Promise<void> {
+  const { state, req, exchange } = ctx;
+  const target = req.url ?? '/';
+  if (Buffer.byteLength(target) > state.config.maxUrlBytes) {
+    return drainThenFail(ctx, 414, 'uri_too_long', `The request target is longer than ${state.config.maxUrlBytes} bytes (--max-url-bytes)`);
+  }
   try {
-    ctx.url = new URL(req.url ?? '/', 'http://localhost');
+    ctx.url = new URL(target, 'http://localhost');
   } catch {
     return drainThenFail(ctx, 400, 'bad_request', 'Malformed request target');
   }
   const method = req.method ?? 'GET';
   const path = ctx.url.pathname;
   if (path === '/' && method === 'GET') return reply(ctx, 200, { name: 'box-upload-simulator', baseUrl: `${state.origin}${API_PREFIX}` });
-  const route = matchRoute(method, path);
-  exchange.op = route.op;
+  const match = matchRoute(method, path);
+  exchange.op = match.op;
   const isApi = path.startsWith(`${API_PREFIX}/`);
   if (isApi && exchange.auth !== 'valid') {
     return drainThenFail(ctx, 401, 'unauthorized', 'Unauthorized: a valid bearer token is required', {
       headers: { 'www-authenticate': 'Bearer realm="Service", error="invalid_token"' },
     });
   }
-  if (route.kind === 'method-not-allowed') return drainThenFail(ctx, 405, 'method_not_allowed', `${method} is not allowed here`);
-  if (route.kind === 'none') {
-    if (route.op === 'control') return drainThenFail(ctx, 404, 'not_found', `No control endpoint ${method} ${path.slice('/_control'.length)}`);
+  if (match.kind === 'method-not-allowed') return drainThenFail(ctx, 405, 'method_not_allowed', `${method} is not allowed here`);
+  if (match.kind === 'none') {
+    if (match.op === 'control') return drainThenFail(ctx, 404, 'not_found', `No control endpoint ${method} ${path.slice('/_control'.length)}`);
     return drainThenFail(ctx, 404, 'not_found', `No endpoint ${method} ${isApi ? path.slice(API_PREFIX.length) : path}`);
   }
-  return route.endpoint.handle(ctx, route.params);
+  return match.endpoint.handle(ctx, match.params);
 }
 
 export async function startSimulatedServer(options: SimulatedServerOptions = {}): Promise<SimulatedServer> {
   const ownDir = options.storageDir === undefined;
   const dir = options.storageDir ?? (await mkdtemp(join(tmpdir(), 'box-sim-')));
-  const store = new UploadStore(dir);
+  const limits = {
+    sessionTtlMs: options.sessionTtlMs ?? SERVER_LIMITS.sessionTtlMs,
+    maxSessions: options.maxSessions ?? SERVER_LIMITS.maxSessions,
+    maxParts: options.maxParts ?? SERVER_LIMITS.maxParts,
+    maxFiles: options.maxFiles ?? SERVER_LIMITS.maxFiles,
+    fileTtlMs: options.fileTtlMs ?? SERVER_LIMITS.fileTtlMs,
+  };
+  const store = new UploadStore(dir, limits);
   await store.init();
   const state: ServerState = {
     config: {
       token: options.token,
       partSize: options.partSize ?? 8 * MiB,
       minFileSize: options.minFileSize ?? 20_000_000,
-      sessionTtlMs: options.sessionTtlMs ?? 7 * 24 * 3600 * 1000,
+      sessionTtlMs: limits.sessionTtlMs,
+      maxUrlBytes: options.maxUrlBytes ?? SERVER_LIMITS.maxUrlBytes,
       sparseParts: options.sparseParts ?? false,
     },
     store,
-    recorder: new TrafficRecorder(),
+    recorder: new TrafficRecorder(options.trafficBudgetBytes ?? SERVER_LIMITS.trafficBudgetBytes),
     plan: { instructions: [], fired: [], creates: 0 },
     origin: '',
   };
+  /** The request each connection is answering, so that a parser error on what follows waits for its answer. */
+  const answering = new WeakMap<Duplex, RequestContext>();
 
-  const server: Server = createServer((req, res) => {
-    dispatch(state, req, res).catch((error: unknown) => {
-      // A bug of the simulator, not of the client: say so plainly.
-      const exchange = state.recorder.begin({ method: req.method ?? '', url: req.url ?? '', requestHeaders: {}, auth: 'missing' });
-      exchange.endMs = performance.now();
-      const ctx: RequestContext = { state, req, res, exchange, requestId: 'simulator', url: new URL('http://x/') };
-      fail(ctx, 500, 'simulator_error', `The simulated server failed: ${error instanceof Error ? error.message : String(error)}`);
+  const contextFor = (req: IncomingMessage, res: ServerResponse): RequestContext => {
+    const exchange = state.recorder.begin({
+      method: req.method ?? '',
+      url: req.url ?? '',
+      requestHeaders: redactHeaders(req.headers),
+      auth: authenticate(req, state.config.token),
     });
+    const ctx: RequestContext = { state, req, res, url: new URL('http://invalid/'), exchange, requestId: randomHex(6).toLowerCase(), responseBytes: 0 };
+    answering.set(req.socket, ctx);
+    res.once('close', () => {
+      if (answering.get(req.socket) === ctx) answering.delete(req.socket);
+      if (!res.writableFinished && !exchange.dropped) exchange.clientAborted = true;
+      exchange.endMs = performance.now();
+      if (exchange.op !== 'control') state.recorder.finish(exchange, ctx.responseBytes);
+    });
+    return ctx;
+  };
+
+  const answerFailure = (ctx: RequestContext, error: unknown) => {
+    // A bug of the simulator, not of the client: say so plainly, or end a half-sent answer.
+    if (ctx.res.headersSent) {
+      ctx.res.destroy();
+      return;
+    }
+    fail(ctx, 500, 'simulator_error', `The simulated server failed: ${error instanceof Error ? error.message : String(error)}`);
+  };
+
+  const server: Server = createServer({ maxHeaderSize: options.maxHeaderBytes ?? SERVER_LIMITS.maxHeaderBytes }, (req, res) => {
+    const ctx = contextFor(req, res);
+    route(ctx).catch((error: unknown) => answerFailure(ctx, error));
+  });
+  server.on('checkExpectation', (req, res) => {
+    // The client holds its body back until told to continue: answered at once, and the connection closed.
+    fail(contextFor(req, res), 417, 'expectation_failed', `Expect "${String(req.headers.expect)}" is not supported; only 100-continue is`);
+  });
+  const parserFailed = new WeakSet<Duplex>();
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if (parserFailed.has(socket)) return;
+    parserFailed.add(socket);
+    // Bytes after a request's body that are not a request: answer that request first, then this.
+    const pending = answering.get(socket);
+    if (pending && !pending.res.writableFinished && !pending.res.destroyed) pending.res.once('close', () => answerParserError(socket, error));
+    else answerParserError(socket, error);
   });
   server.keepAliveTimeout = 5_000;
   server.listen(options.port ?? 0, options.host ?? '127.0.0.1');
   await once(server, 'listening');
+  // From now on a failed accept (EMFILE: no descriptors left) costs that connection only; the kernel keeps the others queued.
+  server.on('error', () => undefined);
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   state.origin = `http://${host}:${address.port}`;
+  const sweepEveryMs = Math.min(60_000, Math.max(1_000, Math.min(limits.sessionTtlMs, limits.fileTtlMs)));
+  const sweeper = setInterval(() => void store.sweep().catch(() => undefined), sweepEveryMs);
+  sweeper.unref();
 
   return {
     origin: state.origin,
@@ -144,6 +258,7 @@ export async function startSimulatedServer(options: SimulatedServerOptions = {})
       return file ? { entry: file.entry, paths: [...file.paths] } : undefined;
     },
     close: async () => {
+      clearInterval(sweeper);
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       if (ownDir) await store.destroy();

@@ -10,6 +10,8 @@ export interface RequestContext {
   url: URL;
   readonly exchange: Exchange;
   readonly requestId: string;
+  /** Length of the answer's JSON, once answered: what the traffic record charges for it. */
+  responseBytes: number;
 }
 
 /** A header's value; a repeated header counts as malformed and reads as its joined values. */

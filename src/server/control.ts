@@ -1,7 +1,6 @@
-import { receiveJson } from './body.ts';
 import type { RouteHandler } from './context.ts';
 import { parseFaultPlan } from './faults.ts';
-import { MAX_JSON_BYTES, fail, reply } from './replies.ts';
+import { MAX_JSON_BYTES, fail, readJsonBody, reply } from './replies.ts';
 import { faultReport, setFaultPlan } from './state.ts';
 
 /**
@@ -14,8 +13,8 @@ export const getFaults: RouteHandler = (ctx) => reply(ctx, 200, { instructions: 
 
 /** PUT /_control/faults: every session created from now on follows the plan. */
 export const putFaults: RouteHandler = async (ctx) => {
-  const body = await receiveJson(ctx.req, MAX_JSON_BYTES);
-  if (body.outcome !== 'ok') return fail(ctx, 400, 'bad_request', 'Body must be a JSON fault plan');
+  const body = await readJsonBody(ctx, MAX_JSON_BYTES);
+  if (!body) return;
   const parsed = parseFaultPlan(body.value);
   if (!parsed.ok) return fail(ctx, 400, 'bad_request', parsed.reason);
   setFaultPlan(ctx.state, parsed.plan);
@@ -28,8 +27,11 @@ export const deleteFaults: RouteHandler = (ctx) => {
   reply(ctx, 204);
 };
 
-/** GET /_control/traffic: the API's exchanges, control requests left out. */
-export const getTraffic: RouteHandler = (ctx) => reply(ctx, 200, { exchanges: ctx.state.recorder.exchanges().filter((exchange) => exchange.op !== 'control') });
+/** GET /_control/traffic: the API's exchanges, control requests left out; `evicted`: how many the budget made it forget. */
+export const getTraffic: RouteHandler = (ctx) => {
+  const { recorder } = ctx.state;
+  reply(ctx, 200, { exchanges: recorder.exchanges().filter((exchange) => exchange.op !== 'control'), evicted: recorder.evicted });
+};
 
 /** DELETE /_control/traffic */
 export const deleteTraffic: RouteHandler = (ctx) => {

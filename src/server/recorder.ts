@@ -12,15 +12,19 @@ export interface Exchange {
   op: Operation;
   sessionId?: string;
   method: string;
-  /** Path and query. */
+  /** Path and query; past RECORDED_URL_CHARS cut and marked with `…`. */
   url: string;
   /** Lower-case names; the credentials of Authorization are replaced: `<scheme as sent> <redacted>` (redactAuthorization). */
   requestHeaders: Record<string, string>;
   auth: AuthClass;
   startMs: number;
   endMs: number;
-  /** Length and SHA-1 of the bytes read; `truncated` when the server stopped reading a body longer than allowed. */
-  requestBody: { length: number; sha1: string; json?: unknown; truncated?: boolean };
+  /**
+   * Length and SHA-1 of the bytes read; `truncated` when the server stopped reading a body longer than
+   * allowed. `json`: the parsed body of a JSON request, kept only up to JSON_KEPT_BYTES (and never deeper
+   * than MAX_JSON_DEPTH); otherwise `prefix`, its first 64 bytes as UTF-8.
+   */
+  requestBody: { length: number; sha1: string; json?: unknown; prefix?: string; truncated?: boolean };
   /** 0 when the connection closed with no answer. */
   status: number;
   responseHeaders: Record<string, string>;
@@ -36,15 +40,51 @@ export interface Exchange {
   attempt?: number;
 }
 
+export const REDACTED_AUTHORIZATION = 'Bearer <redacted>';
+
+/** Longest request URL the record keeps whole. */
+export const RECORDED_URL_CHARS = 2048;
+/**
+ * Largest JSON body the record keeps parsed: the grader reads create and commit bodies. 2 MiB holds a
+ * commit listing about 19,000 parts (Box's own limit is about 10,000).
+ */
+export const JSON_KEPT_BYTES = 2 * 1024 * 1024;
+/** What an exchange is charged besides its strings: the objects around them. */
+const EXCHANGE_OVERHEAD_BYTES = 1024;
+
+/** A body as the record keeps it: its JSON when small enough, else its first bytes. */
+export function recordedBody(body: { length: number; sha1: string; prefix: Buffer; json?: unknown }, truncated = false): Exchange['requestBody'] {
+  const kept: Exchange['requestBody'] = { length: body.length, sha1: body.sha1 };
+  if (body.json !== undefined && body.length <= JSON_KEPT_BYTES) kept.json = body.json;
+  else if (body.length > 0) kept.prefix = body.prefix.toString('utf8');
+  if (truncated) kept.truncated = true;
+  return kept;
+}
+
+/**
+ * The exchanges of the traffic record, as a ring with a byte budget: each finished exchange is charged
+ * an estimate of the memory it holds (its strings, its kept JSON and its answer, plus a fixed overhead),
+ * and the oldest are forgotten to stay within the budget. Exchanges in flight are not in the ring.
+ */
 export class TrafficRecorder {
-  readonly #exchanges: Exchange[] = [];
+  readonly #budget: number;
+  #ring: { exchange: Exchange; bytes: number }[] = [];
+  #head = 0;
+  #bytes = 0;
   #seq = 0;
+  #evicted = 0;
+
+  constructor(budgetBytes = Number.POSITIVE_INFINITY) {
+    this.#budget = budgetBytes;
+  }
 
   begin(init: Pick<Exchange, 'method' | 'url' | 'requestHeaders' | 'auth'>): Exchange {
-    const exchange: Exchange = {
+    const url = init.url.length > RECORDED_URL_CHARS ? `${init.url.slice(0, RECORDED_URL_CHARS)}…` : init.url;
+    return {
       seq: ++this.#seq,
       op: 'other',
       ...init,
+      url,
       startMs: performance.now(),
       endMs: Number.NaN,
       requestBody: { length: 0, sha1: '' },
@@ -53,17 +93,51 @@ export class TrafficRecorder {
       dropped: false,
       clientAborted: false,
     };
-    this.#exchanges.push(exchange);
-    return exchange;
   }
 
-  /** Finished exchanges, in order of arrival. */
+  /** Puts a finished exchange in the record; `responseBytes` is the length of the answer's JSON. */
+  finish(exchange: Exchange, responseBytes = 0): void {
+    if (Number.isNaN(exchange.endMs)) exchange.endMs = performance.now();
+    let bytes = EXCHANGE_OVERHEAD_BYTES + exchange.url.length + 2 * responseBytes;
+    for (const [name, value] of Object.entries(exchange.requestHeaders)) bytes += name.length + value.length;
+    if (exchange.requestBody.json !== undefined) bytes += 2 * exchange.requestBody.length;
+    this.#ring.push({ exchange, bytes });
+    this.#bytes += bytes;
+    while (this.#bytes > this.#budget && this.#ring.length - this.#head > 1) {
+      const oldest = this.#ring[this.#head];
+      this.#head += 1;
+      this.#evicted += 1;
+      this.#bytes -= oldest?.bytes ?? 0;
+    }
+    if (this.#head > 1024 && this.#head * 2 > this.#ring.length) {
+      this.#ring = this.#ring.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+
+  /** Finished exchanges still in the record, in order of arrival. */
   exchanges(): Exchange[] {
-    return this.#exchanges.filter((exchange) => !Number.isNaN(exchange.endMs));
+    return this.#ring
+      .slice(this.#head)
+      .map((entry) => entry.exchange)
+      .sort((a, b) => a.seq - b.seq);
+  }
+
+  /** How many exchanges were forgotten to keep within the budget since the last clear. */
+  get evicted(): number {
+    return this.#evicted;
+  }
+
+  /** The estimated bytes the record holds now. */
+  get bytes(): number {
+    return this.#bytes;
   }
 
   clear(): void {
-    this.#exchanges.length = 0;
+    this.#ring = [];
+    this.#head = 0;
+    this.#bytes = 0;
+    this.#evicted = 0;
   }
 }
 

@@ -11,6 +11,7 @@ export interface ServerConfig {
   sessionTtlMs: number;
   /** Write part files sparse (runs of zeros as holes): a part of zeros costs only its size and SHA-1. */
   sparseParts: boolean;
+  maxUrlBytes: number;
 }
 
 /** Everything one simulated server holds, passed explicitly to every handler. */

@@ -1,11 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import type { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { type Span, coverageOf, spansOverlap } from '../protocol/parts.ts';
 import type { BoxFile, UploadPart } from '../protocol/shapes.ts';
 import type { FaultInstruction } from './faults.ts';
+import { SparseFileWriter } from './sparse-sink.ts';
 
 const READ_CHUNK = 1024 * 1024;
 
@@ -31,7 +33,7 @@ export interface Session {
   fileId?: string;
   createdAt: number;
   expiresAt: number;
-  state: 'open' | 'committed' | 'aborted';
+  state: 'open' | SessionEnd;
   /** Stored parts by offset. */
   parts: Map<number, StoredPart>;
   /** Part uploads received per part number, and commits received: the attempt counters of fault plans. */
@@ -40,35 +42,136 @@ export interface Session {
   /** The plan in force when the session was created. */
   plan: ActivePlan;
   committedFile?: StoredFile;
-  committing?: Promise<unknown>;
+  /** The tail of the session's commit/abort/expiry queue: they run one at a time (see `exclusively`). */
+  exclusive: Promise<void>;
 }
+
+/** How a session ended; later requests for it are answered 404 (committed, aborted) or 410 (expired). */
+export type SessionEnd = 'committed' | 'aborted' | 'expired';
 
 export interface StoredFile {
   entry: BoxFile;
   /** The committed parts' files, in offset order: the file's content is their concatenation (never copied). */
   paths: string[];
+  /** When it was committed (Date.now()): it is forgotten `fileTtlMs` later. */
+  storedAt: number;
 }
+
+/** What the store keeps at most, and for how long. */
+export interface StoreLimits {
+  /** Open sessions at once; creating one more is refused until one ends or expires. */
+  maxSessions: number;
+  /** Parts stored across all open sessions; a part past it is refused (507). */
+  maxParts: number;
+  /** Committed files kept; past it the oldest is forgotten. */
+  maxFiles: number;
+  sessionTtlMs: number;
+  fileTtlMs: number;
+}
+
+/** How many ended sessions are remembered, to answer 410 rather than 404 for an expired one. */
+const ENDED_SESSIONS_KEPT = 10_000;
 
 export const randomHex = (bytes: number): string => randomBytes(bytes).toString('hex').toUpperCase();
 
+/** Runs `work` once every commit, abort or expiry of the session queued before it has finished. */
+export function exclusively<T>(session: Session, work: () => Promise<T>): Promise<T> {
+  const result = session.exclusive.then(work);
+  session.exclusive = result.then(
+    () => undefined,
+    () => undefined,
+  );
+  return result;
+}
+
 /** Sessions, their parts on disk, and committed files, under one directory. */
 export class UploadStore {
+  /** Open sessions. */
   readonly sessions = new Map<string, Session>();
   readonly files = new Map<string, StoredFile>();
+  readonly limits: StoreLimits;
+  /** Sessions that ended, oldest first, up to ENDED_SESSIONS_KEPT. */
+  readonly #ended = new Map<string, SessionEnd>();
   #nextFileId = 1_000_000_001;
   readonly #dir: string;
 
-  constructor(dir: string) {
+  constructor(dir: string, limits: StoreLimits) {
     this.#dir = dir;
+    this.limits = limits;
   }
 
+  /** Makes the storage directories; again after they were removed under a running server. */
   async init(): Promise<void> {
     await mkdir(join(this.#dir, 'parts'), { recursive: true });
     await mkdir(join(this.#dir, 'files'), { recursive: true });
   }
 
-  newPartPath(): string {
-    return join(this.#dir, 'parts', randomHex(12));
+  /** A new part file to stream into. Its errors (open, write, close) are the caller's to read from `closePartFile`. */
+  openPartFile(options: { sparse?: boolean } = {}): { path: string; sink: Writable } {
+    const path = join(this.#dir, 'parts', randomHex(12));
+    // Sparse: runs of zeros become holes (sparse-sink.ts), for multi-GiB uploads from sparse files.
+    const sink = options.sparse ? new SparseFileWriter(path) : createWriteStream(path);
+    // Never an unhandled 'error': receiveBody and closePartFile read it from the stream.
+    sink.on('error', () => undefined);
+    return { path, sink };
+  }
+
+  /** Ends a part file; resolves the storage error that kept it from being written whole, if any. */
+  async closePartFile(sink: Writable): Promise<Error | undefined> {
+    if (!sink.errored) sink.end();
+    try {
+      await finished(sink);
+      return undefined;
+    } catch (error) {
+      return error instanceof Error ? error : new Error(String(error));
+    }
+  }
+
+  /** Removes files, as far as the storage lets it: a failure leaves a stray file, never a failed request. */
+  async removeQuietly(paths: readonly string[]): Promise<void> {
+    await Promise.all(paths.map((path) => rm(path, { force: true }).catch(() => undefined)));
+  }
+
+  /** How an ended session ended, while it is remembered. */
+  endOf(id: string): SessionEnd | undefined {
+    return this.#ended.get(id);
+  }
+
+  /** Ends an open session: forgets it (and the parts it still owns), remembering how it ended. */
+  async endSession(session: Session, end: SessionEnd): Promise<void> {
+    session.state = end;
+    this.sessions.delete(session.id);
+    this.#ended.set(session.id, end);
+    if (this.#ended.size > ENDED_SESSIONS_KEPT) {
+      const oldest = this.#ended.keys().next().value;
+      if (oldest !== undefined) this.#ended.delete(oldest);
+    }
+    const paths = [...session.parts.values()].map((part) => part.path);
+    session.parts.clear();
+    await this.removeQuietly(paths);
+  }
+
+  storedPartCount(): number {
+    let count = 0;
+    for (const session of this.sessions.values()) count += session.parts.size;
+    return count;
+  }
+
+  /** When an open session will next expire (Date.now() time), or undefined with none open. */
+  nextExpiry(): number | undefined {
+    let next: number | undefined;
+    for (const session of this.sessions.values()) if (next === undefined || session.expiresAt < next) next = session.expiresAt;
+    return next;
+  }
+
+  /** Ends the sessions past their expiry and forgets the files past their lifetime. */
+  async sweep(now = Date.now()): Promise<void> {
+    const work: Promise<void>[] = [];
+    for (const session of this.sessions.values()) {
+      if (now > session.expiresAt) work.push(exclusively(session, () => (session.state === 'open' ? this.endSession(session, 'expired') : Promise.resolve())));
+    }
+    for (const [id, file] of this.files) if (now - file.storedAt > this.limits.fileTtlMs) work.push(this.removeFile(id).then(() => undefined));
+    await Promise.all(work);
   }
 
   conflictingPart(session: Session, span: Span): StoredPart | undefined {
@@ -127,31 +230,41 @@ export class UploadStore {
       parent: { type: 'folder', id: session.folderId },
       created_at: new Date().toISOString(),
     };
-    const file = { entry, paths };
+    const file = { entry, paths, storedAt: Date.now() };
+    // Deleted first, so that a new version counts as the newest file.
+    this.files.delete(id);
     this.files.set(id, file);
     const kept = new Set(paths);
     for (const [offset, part] of session.parts) if (kept.has(part.path)) session.parts.delete(offset);
+    while (this.files.size > this.limits.maxFiles) {
+      const oldest = this.files.keys().next().value;
+      if (oldest === undefined) break;
+      void this.removeFile(oldest);
+    }
     return file;
-  }
-
-  async dropParts(session: Session): Promise<void> {
-    const paths = [...session.parts.values()].map((part) => part.path);
-    await Promise.all(paths.map((path) => rm(path, { force: true })));
   }
 
   async removeFile(id: string): Promise<boolean> {
     const file = this.files.get(id);
     if (!file) return false;
     this.files.delete(id);
-    await Promise.all(file.paths.map((path) => rm(path, { force: true })));
+    await this.removeQuietly(file.paths);
     return true;
+  }
+
+  /** The storage error that keeps `file`'s content from being read whole (a part file missing or cut), if any. */
+  async contentProblem(file: StoredFile): Promise<Error | undefined> {
+    let total = 0;
+    try {
+      for (const path of file.paths) total += (await stat(path)).size;
+    } catch (error) {
+      return error instanceof Error ? error : new Error(String(error));
+    }
+    if (total === file.entry.size) return undefined;
+    return Object.assign(new Error(`its part files hold ${total} bytes, not ${file.entry.size}`), { code: 'EIO' });
   }
 
   async destroy(): Promise<void> {
     await rm(this.#dir, { recursive: true, force: true });
   }
-}
-
-export async function copyFileTo(path: string, destination: NodeJS.WritableStream): Promise<void> {
-  await pipeline(createReadStream(path), destination);
 }

@@ -1,21 +1,16 @@
-import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseDigest } from '../../protocol/digest.ts';
 import { type UploadPart, checkCommitBody } from '../../protocol/shapes.ts';
-import { receiveJson } from '../body.ts';
 import { type RequestContext, headerOf } from '../context.ts';
-import { MAX_JSON_BYTES, fail, markAborted, reply } from '../replies.ts';
-import type { Session } from '../store.ts';
+import { MAX_JSON_BYTES, fail, failStorage, readJsonBody, reply } from '../replies.ts';
+import { type Session, exclusively } from '../store.ts';
 import { answerFault, dropConnection, fireFault } from './injected-faults.ts';
 import { withSession } from './sessions.ts';
 
 /** POST /files/upload_sessions/{id}/commit */
 export const commitSession = withSession(async (ctx, session) => {
-  const body = await receiveJson(ctx.req, MAX_JSON_BYTES);
-  ctx.exchange.requestBody = { length: body.length, sha1: body.sha1, json: body.value };
-  if (body.outcome === 'aborted') return markAborted(ctx);
-  if (body.outcome === 'too-large') return fail(ctx, 413, 'request_entity_too_large', 'Body too large', { headers: { connection: 'close' } });
-  if (body.outcome === 'invalid') return fail(ctx, 400, 'bad_request', 'Body is not valid JSON');
+  const body = await readJsonBody(ctx, MAX_JSON_BYTES);
+  if (!body) return;
   const digest = parseDigest(headerOf(ctx.req, 'digest'));
   if (!digest.ok) return fail(ctx, 400, 'bad_digest', digest.reason);
   const checked = checkCommitBody(body.value);
@@ -26,15 +21,11 @@ export const commitSession = withSession(async (ctx, session) => {
   else if (fault?.kind === 'drop') return dropConnection(ctx);
   // Box's parts_mismatch names a part of the commit it has not processed yet: the last one listed.
   else if (fault) return answerFault(ctx, fault, checked.value.at(-1));
-  while (session.committing) await session.committing.catch(() => undefined);
-  if (session.state !== 'open') return fail(ctx, 404, 'not_found', 'Upload session not found');
-  const work = finishCommit(ctx, session, checked.value, digest.value);
-  session.committing = work;
-  try {
-    await work;
-  } finally {
-    session.committing = undefined;
-  }
+  // One at a time with other commits and aborts of the session: exactly one of a racing commit and abort wins.
+  await exclusively(session, async () => {
+    if (session.state !== 'open') return fail(ctx, 404, 'not_found', `Upload session not found: it was ${session.state}`);
+    await finishCommit(ctx, session, checked.value, digest.value);
+  });
 });
 
 async function finishCommit(ctx: RequestContext, session: Session, listed: UploadPart[], expected: Buffer): Promise<void> {
@@ -48,15 +39,20 @@ async function finishCommit(ctx: RequestContext, session: Session, listed: Uploa
     });
   }
   const paths = store.partPaths(listed, session);
-  const actual = await store.digestOf(paths);
+  let actual: Buffer;
+  try {
+    actual = await store.digestOf(paths);
+  } catch (error) {
+    // The session stays open with its parts listed: the client may retry, or abort.
+    return failStorage(ctx, error, "read the session's parts");
+  }
   if (!actual.equals(expected)) {
     return fail(ctx, 400, 'digest_mismatch', `File digest was incorrect. Actual: ${actual.toString('base64')} Expected: ${expected.toString('base64')}`);
   }
   const previous = session.fileId ? store.files.get(session.fileId) : undefined;
   const file = store.addFile(session, paths, actual.toString('hex'));
-  if (previous) await Promise.all(previous.paths.map((path) => rm(path, { force: true })));
-  session.state = 'committed';
+  if (previous) await store.removeQuietly(previous.paths);
   session.committedFile = file;
-  await store.dropParts(session);
+  await store.endSession(session, 'committed');
   reply(ctx, 201, { total_count: 1, entries: [file.entry] });
 }

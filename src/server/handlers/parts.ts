@@ -1,14 +1,11 @@
-import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseContentRange, rangeSize } from '../../protocol/content-range.ts';
 import { parseDigest } from '../../protocol/digest.ts';
 import { receiveBody } from '../body.ts';
 import { headerOf } from '../context.ts';
-import { drainThenFail, fail, markAborted, reply } from '../replies.ts';
+import { drainThenFail, fail, failStorage, markAborted, reply } from '../replies.ts';
+import { isMissingPath } from '../storage-errors.ts';
 import { randomHex } from '../store.ts';
-import { SparseFileWriter } from '../sparse-sink.ts';
 import { answerFault, dropConnection, fire, persists, plannedFault } from './injected-faults.ts';
 import { withSession } from './sessions.ts';
 
@@ -56,13 +53,26 @@ export const uploadPart = withSession(async (ctx, session) => {
     ctx.exchange.requestBody = { length: body.length, sha1: body.sha1.toString('hex') };
     return dropConnection(ctx);
   }
-  const path = store.newPartPath();
-  const sink = ctx.state.config.sparseParts ? new SparseFileWriter(path) : createWriteStream(path);
+  if (store.storedPartCount() >= store.limits.maxParts) {
+    return drainThenFail(
+      ctx,
+      507,
+      'insufficient_storage',
+      `The simulator holds ${store.limits.maxParts} parts across its open sessions, its limit (--max-parts); commit or abort a session`,
+    );
+  }
+  const { path, sink } = store.openPartFile({ sparse: ctx.state.config.sparseParts });
   const body = await receiveBody(ctx.req, { maxBytes: size, sink });
-  sink.end();
-  await once(sink, 'close');
+  const storageError = body.error ?? (await store.closePartFile(sink));
   ctx.exchange.requestBody = { length: body.length, sha1: body.sha1.toString('hex') };
-  const discard = () => rm(path, { force: true });
+  const discard = () => store.removeQuietly([path]);
+  if (storageError) {
+    // The session is left as if the part never arrived; a storage directory removed under the server is made again.
+    await discard();
+    if (isMissingPath(storageError)) await store.init().catch(() => undefined);
+    if (body.outcome !== 'complete') ctx.exchange.requestBody.truncated = true;
+    return failStorage(ctx, storageError, 'store the part');
+  }
   if (body.outcome === 'aborted') {
     await discard();
     return markAborted(ctx);
@@ -83,6 +93,12 @@ export const uploadPart = withSession(async (ctx, session) => {
   if (!body.sha1.equals(digest.value)) {
     await discard();
     return fail(ctx, 400, 'bad_digest', `Digest sha=${digest.value.toString('base64')} does not match the part's SHA-1 ${body.sha1.toString('base64')}`);
+  }
+  if (ctx.res.destroyed) {
+    // Nobody is left to hear that the part is stored (the client left, or its connection broke on what
+    // followed the body): keep nothing it was not told about.
+    await discard();
+    return markAborted(ctx);
   }
   const conflictAfter = overlapping();
   if (conflictAfter || session.state !== 'open') {

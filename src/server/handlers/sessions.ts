@@ -1,15 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { totalPartsFor } from '../../protocol/parts.ts';
 import { type UploadSession, checkCreateSessionBody } from '../../protocol/shapes.ts';
-import { receiveJson } from '../body.ts';
 import type { RequestContext, RouteHandler } from '../context.ts';
-import { drainThenFail, fail, markAborted, reply } from '../replies.ts';
+import { drainThenFail, fail, readJsonBody, reply } from '../replies.ts';
 import { API_PREFIX } from '../state.ts';
-import { type Session, type StoredFile, randomHex } from '../store.ts';
+import { type Session, type StoredFile, exclusively, randomHex } from '../store.ts';
 import { answerFault, dropConnection, fireFault } from './injected-faults.ts';
 
 const SESSION_ID = /^[0-9A-F]{32}$/;
 const MAX_CREATE_BYTES = 64 * 1024;
+const MAX_LOG_EVENT_BYTES = 64 * 1024;
 
 export function sessionJson(ctx: RequestContext, session: Session): UploadSession {
   const base = `${ctx.state.origin}${API_PREFIX}/files/upload_sessions/${session.id}`;
@@ -31,20 +31,38 @@ export function sessionJson(ctx: RequestContext, session: Session): UploadSessio
   };
 }
 
+/** `%41`-style escapes decoded; undefined when they are malformed (`%ZZ`). */
+function decodePathSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The open session a request names, or undefined once the request is answered with why not. */
-async function lookupSession(ctx: RequestContext, id: string): Promise<Session | undefined> {
-  ctx.exchange.sessionId = id;
-  if (!SESSION_ID.test(id)) {
-    await drainThenFail(ctx, 400, 'invalid_upload_session_id', `"${id}" is not an upload session id`);
+async function lookupSession(ctx: RequestContext, rawId: string): Promise<Session | undefined> {
+  const id = decodePathSegment(rawId);
+  ctx.exchange.sessionId = (id ?? rawId).slice(0, 100);
+  if (id === undefined || !SESSION_ID.test(id)) {
+    await drainThenFail(ctx, 400, 'invalid_upload_session_id', `"${id ?? rawId}" is not an upload session id`);
     return undefined;
   }
-  const session = ctx.state.store.sessions.get(id);
-  if (!session || session.state !== 'open') {
-    await drainThenFail(ctx, 404, 'not_found', 'Upload session not found');
-    return undefined;
+  const { store } = ctx.state;
+  const session = store.sessions.get(id);
+  let end = session ? (session.state === 'open' ? undefined : session.state) : store.endOf(id);
+  if (session && end === undefined && Date.now() > session.expiresAt) {
+    end = 'expired';
+    await exclusively(session, async () => {
+      if (session.state === 'open') await store.endSession(session, 'expired');
+    });
   }
-  if (Date.now() > session.expiresAt) {
+  if (end === 'expired') {
     await drainThenFail(ctx, 410, 'session_expired', 'Upload session has expired');
+    return undefined;
+  }
+  if (!session || end !== undefined) {
+    await drainThenFail(ctx, 404, 'not_found', end ? `Upload session not found: it was ${end}` : 'Upload session not found');
     return undefined;
   }
   return session;
@@ -53,24 +71,37 @@ async function lookupSession(ctx: RequestContext, id: string): Promise<Session |
 /** A route handler for a session's endpoints: the first capture group is the session id. */
 export function withSession(handler: (ctx: RequestContext, session: Session) => void | Promise<void>): RouteHandler {
   return async (ctx, [id = '']) => {
-    const session = await lookupSession(ctx, decodeURIComponent(id));
+    const session = await lookupSession(ctx, id);
     if (session) await handler(ctx, session);
   };
 }
 
+/** 429 when the open sessions are at the cap, with Retry-After until the oldest expires; ends what expired first. */
+async function refuseOverCap(ctx: RequestContext): Promise<boolean> {
+  const { store } = ctx.state;
+  await store.sweep();
+  if (store.sessions.size < store.limits.maxSessions) return false;
+  const wait = Math.max(1, Math.ceil(((store.nextExpiry() ?? Date.now()) - Date.now()) / 1000));
+  fail(
+    ctx,
+    429,
+    'rate_limit_exceeded',
+    `The simulator holds ${store.sessions.size} open upload sessions, its limit (--max-sessions); commit or abort one, or wait ${wait} s for the oldest to expire`,
+    { headers: { 'retry-after': String(wait) } },
+  );
+  return true;
+}
+
 async function createSession(ctx: RequestContext, existingFileId?: string): Promise<void> {
   const { store, config } = ctx.state;
-  const body = await receiveJson(ctx.req, MAX_CREATE_BYTES);
-  ctx.exchange.requestBody = { length: body.length, sha1: body.sha1, json: body.value };
-  if (body.outcome === 'aborted') return markAborted(ctx);
-  // Ahead of any check of the body, as a rate limiter in front of Box's API would answer.
+  const body = await readJsonBody(ctx, MAX_CREATE_BYTES);
+  if (!body) return;
+  // Before the body's fields are checked, as a rate limiter in front of Box's API would answer.
   ctx.state.plan.creates += 1;
   const fault = fireFault(ctx, ctx.state.plan, { op: 'create', attempt: ctx.state.plan.creates });
   if (fault?.kind === 'delay') await sleep(fault.ms);
   else if (fault?.kind === 'drop') return dropConnection(ctx);
   else if (fault) return answerFault(ctx, fault);
-  if (body.outcome === 'too-large') return fail(ctx, 413, 'request_entity_too_large', 'Body too large', { headers: { connection: 'close' } });
-  if (body.outcome === 'invalid') return fail(ctx, 400, 'bad_request', 'Body is not valid JSON');
   let existing: StoredFile | undefined;
   let value = body.value;
   if (existingFileId !== undefined) {
@@ -88,6 +119,7 @@ async function createSession(ctx: RequestContext, existingFileId?: string): Prom
       context: { conflicts: { type: 'file', id: clash.entry.id, name: clash.entry.name } },
     });
   }
+  if (await refuseOverCap(ctx)) return;
   const now = Date.now();
   const session: Session = {
     id: randomHex(16),
@@ -103,6 +135,7 @@ async function createSession(ctx: RequestContext, existingFileId?: string): Prom
     partAttempts: new Map(),
     commitAttempts: 0,
     plan: ctx.state.plan,
+    exclusive: Promise.resolve(),
   };
   store.sessions.set(session.id, session);
   ctx.exchange.sessionId = session.id;
@@ -118,16 +151,16 @@ export const createVersionSession: RouteHandler = (ctx, [fileId = '']) => create
 /** GET /files/upload_sessions/{id} */
 export const sessionStatus = withSession((ctx, session) => reply(ctx, 200, sessionJson(ctx, session)));
 
-/** DELETE /files/upload_sessions/{id} */
-export const abortSession = withSession(async (ctx, session) => {
-  session.state = 'aborted';
-  await ctx.state.store.dropParts(session);
-  session.parts.clear();
-  reply(ctx, 204);
-});
+/** DELETE /files/upload_sessions/{id}: after a commit in progress, never during it; exactly one of them wins. */
+export const abortSession = withSession((ctx, session) =>
+  exclusively(session, async () => {
+    if (session.state !== 'open') return fail(ctx, 404, 'not_found', `Upload session not found: it was ${session.state}`);
+    await ctx.state.store.endSession(session, 'aborted');
+    reply(ctx, 204);
+  }),
+);
 
 /** POST /files/upload_sessions/{id}/log: accepted and forgotten. */
 export const logEvent = withSession(async (ctx) => {
-  await receiveJson(ctx.req, 64 * 1024);
-  reply(ctx, 200, { type: 'event' });
+  if (await readJsonBody(ctx, MAX_LOG_EVENT_BYTES)) reply(ctx, 200, { type: 'event' });
 });

@@ -2,12 +2,22 @@ import { Given, Then, When } from '@cucumber/cucumber';
 import { CLIENT_RUN_MEDIA_TYPE, clientRunAttachment } from '../src/grader/attachments.ts';
 import { findingsOf } from '../src/grader/client-checks.ts';
 import { FINDINGS_MEDIA_TYPE } from '../src/grader/findings.ts';
-import { CLIENT_RULE_IDS, type ClientRuleId, ORDER_TOLERANCE_MS, PARALLEL_MAX, PARALLEL_MIN, PARALLEL_MIN_MEAN } from '../src/protocol/rules.ts';
+import {
+  CLIENT_RULE_IDS,
+  type ClientRuleId,
+  ORDER_TOLERANCE_MS,
+  PARALLEL_MAX,
+  PARALLEL_MIN,
+  PARALLEL_MIN_MEAN,
+  RETRY_FIRST_TOLERANCE_MS,
+} from '../src/protocol/rules.ts';
 import type { FaultAction } from '../src/server/faults.ts';
+import { describeProxyLog } from '../src/intercept/evidence.ts';
 import type { KitWorld } from './support/world.ts';
 
+// --part-size replaces the scenario's own part size; every file below is described in parts of it.
 Given('the server cuts files into parts of {int} bytes', function (this: KitWorld, partSize: number) {
-  this.setup.partSize = partSize;
+  this.setup.partSize = this.parameters.partSize ?? partSize;
 });
 
 Given('a file of {int} bytes', function (this: KitWorld, size: number) {
@@ -76,9 +86,13 @@ Given(/^the server answers every commit with (\d{3}) (\w+)$/, function (this: Ki
 
 // No Cucumber time limit here: every adapter kills the client at the run's own --timeout.
 When('the client uploads the file', { timeout: -1 }, async function (this: KitWorld) {
-  const { outcome, run, runId, judgement } = await this.uploadWithClient();
+  const { outcome, run, runId, judgement, proxyLog } = await this.uploadWithClient();
   const exit = outcome.timedOut ? 'killed at the timeout' : `exit code ${outcome.exitCode}`;
-  this.attach(`client ${exit} after ${outcome.durationMs.toFixed(0)} ms\n--- stdout ---\n${outcome.stdout}\n--- stderr ---\n${outcome.stderr}`, 'text/plain');
+  const proxy = proxyLog ? `\n--- through the proxy (--intercept) ---\n${describeProxyLog(proxyLog)}` : '';
+  this.attach(
+    `client ${exit} after ${outcome.durationMs.toFixed(0)} ms\n--- stdout ---\n${outcome.stdout}\n--- stderr ---\n${outcome.stderr}${proxy}`,
+    'text/plain',
+  );
   this.attach(JSON.stringify(clientRunAttachment(runId, run)), CLIENT_RUN_MEDIA_TYPE);
   // The run judged on every rule: attached by the first scenario that uses the run, so each finding counts once.
   const findings = findingsOf(judgement);
@@ -128,7 +142,7 @@ const RULE_STEPS: Readonly<Record<ClientRuleId, string>> = {
   'C-PARALLEL-MAX': `at most ${PARALLEL_MAX} part uploads were in flight at any moment`,
   'C-PARALLEL-MIN': `at least ${PARALLEL_MIN_MEAN} part uploads were in flight, on average, while ${PARALLEL_MIN} or more parts remained`,
   'C-RETRY': 'every failed part was retried, after Retry-After where given, and the upload completed',
-  'C-RETRY-FIRST': "no part's first attempt arrived between another part's failure and its retry",
+  'C-RETRY-FIRST': `no part's first attempt arrived more than ${RETRY_FIRST_TOLERANCE_MS} ms after another part's failure and before its retry`,
   'C-OVERLAP-NOT-PERSISTED': 'the client never listed the refused part in a commit',
   'C-COMMIT-PARTS': 'the commit listed each acknowledged part once, exactly as the server returned it',
   'C-COMMIT-SORTED': 'the commit listed the parts sorted by offset',

@@ -1,76 +1,116 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { After, Before, Given, Then, When } from '@cucumber/cucumber';
 import { SERVER_EXCHANGES_MEDIA_TYPE, type ServerExchangeAttachment } from '../src/grader/attachments.ts';
-import { type JsonResponse, describeResponse } from '../src/http/transport.ts';
+import { FINDINGS_MEDIA_TYPE, type FindingsAttachment } from '../src/grader/findings.ts';
 import {
   committedFileProblem,
   errorShapeProblem,
+  listedPartsProblem,
   partRecordProblem,
   partsPageProblem,
   refusalProblem,
   sessionStatusProblem,
   statusProblem,
 } from '../src/grader/server-checks.ts';
+import { judgeServerExchanges } from '../src/grader/server-findings.ts';
+import { type JsonResponse, describeResponse } from '../src/http/transport.ts';
 import { serverTarget } from '../src/kit/server-target.ts';
-import { type Credentials, type ProbeSession, ServerProbe } from '../src/probe/probe.ts';
+import { GaveUpWaiting, KIT_ERROR_MEDIA_TYPE } from '../src/probe/budget.ts';
+import type { Credentials, Expectation } from '../src/probe/exchange.ts';
+import { PART_VARIANTS } from '../src/probe/part-variants.ts';
+import { Blocked, MAX_LIST_LIMIT, ServerProbe } from '../src/probe/probe.ts';
+import { ServerScenario } from '../src/probe/scenario.ts';
 import { digestHeaderFor, sha1Of } from '../src/protocol/digest.ts';
-import { totalPartsFor } from '../src/protocol/parts.ts';
-import { type UploadPart, uploadSessionProblem } from '../src/protocol/shapes.ts';
-import { uploadFile } from '../src/uploader/index.ts';
+import { uploadSessionProblem } from '../src/protocol/shapes.ts';
 import type { KitWorld } from './support/world.ts';
 
-/** Fails the step with `problem` (the exchanges the scenario made are attached after it). */
+const scenarios = new WeakMap<KitWorld, ServerScenario>();
+
+function scenarioOf(world: KitWorld): ServerScenario {
+  const scenario = scenarios.get(world);
+  if (!scenario) throw new Error('not a server scenario: tag it @server');
+  return scenario;
+}
+
+type StepBody = (this: KitWorld, scenario: ServerScenario, ...args: never[]) => Promise<'skipped' | void> | 'skipped' | void;
+
+/**
+ * Defines a server step. No Cucumber time limit: the probe bounds every wait by the answer budget.
+ * A Blocked error (another rule's failure kept the step from observing) leaves the scenario not judged
+ * and says by which rules; running out of the budget leaves it not judged and makes the run a kit error.
+ */
+function serverStep(define: typeof Given, pattern: string | RegExp, body: StepBody): void {
+  const wrapped = async function (this: KitWorld, ...args: unknown[]) {
+    const scenario = scenarioOf(this);
+    try {
+      return (
+        (await (body as (this: KitWorld, scenario: ServerScenario, ...rest: unknown[]) => Promise<'skipped' | void>).call(this, scenario, ...args)) ?? undefined
+      );
+    } catch (error) {
+      if (error instanceof Blocked && !error.blockedBy.some((rule) => scenario.rules.includes(rule))) {
+        for (const rule of scenario.rules) scenario.blocked.push({ rule, run: scenario.name, blockedBy: [...error.blockedBy], reason: error.message });
+        this.attach(`not judged: ${error.message} (blocked by ${error.blockedBy.join(', ')})`, 'text/plain');
+        return 'skipped';
+      }
+      if (error instanceof GaveUpWaiting) {
+        this.attach(`not judged: ${error.message}`, 'text/plain');
+        this.attach(error.message, KIT_ERROR_MEDIA_TYPE);
+        return 'skipped';
+      }
+      throw error;
+    }
+  };
+  // Cucumber reads a step's parameter count from its function: keep the body's, less the scenario.
+  Object.defineProperty(wrapped, 'length', { value: Math.max(0, body.length - 1) });
+  define(pattern, { timeout: -1 }, wrapped);
+}
+
+/** Fails the step with `problem`. */
 function expectNo(problem: string | undefined): void {
-  if (problem === undefined) return;
-  throw new Error(problem);
+  if (problem !== undefined) throw new Error(problem);
 }
 
-function probeOf(world: KitWorld): ServerProbe {
-  world.probe ??= new ServerProbe(serverTarget(), world.scenarioSlug);
-  return world.probe;
-}
-
-function sessionOf(world: KitWorld): ProbeSession {
-  if (!world.file) throw new Error('no upload session: a Given step should have opened one');
-  return world.file;
-}
-
-function answerOf(world: KitWorld): JsonResponse {
-  if (!world.answer) throw new Error('no answer to judge: the When step sent nothing');
-  return world.answer;
-}
-
-const partCount = (file: ProbeSession) => totalPartsFor(file.fileSize, file.session.part_size);
-const partNumber = (file: ProbeSession, which: string) => (which === 'the last part' ? partCount(file) : Number(/\d+/.exec(which)?.[0]));
+const CREDENTIALS: Record<string, Credentials> = { 'without a token': 'none', 'with a wrong token': 'wrong' };
+const credentialsOf = (how: string | null | undefined): Credentials => (how ? (CREDENTIALS[how] ?? 'token') : 'token');
+/** Waits before reading a count still below the parts stored again; after the last read, the count is judged. */
+const STATUS_SETTLE_WAITS_MS = [1000, 2000, undefined];
+const numbersUpTo = (count: number) => Array.from({ length: count }, (_, index) => index + 1);
 
 Before({ tags: '@server' }, function (this: KitWorld, { pickle }) {
-  this.scenarioSlug = pickle.tags.map((tag) => tag.name.slice(1)).find((name) => name.startsWith('S-')) ?? 'S';
+  const rules = pickle.tags.map((tag) => tag.name.slice(1)).filter((name) => name.startsWith('S-'));
+  scenarios.set(this, new ServerScenario(new ServerProbe(serverTarget(), rules[0] ?? 'S'), pickle.name, rules));
 });
 
-After({ tags: '@server' }, async function (this: KitWorld) {
-  if (!this.probe) return;
-  const left = await this.probe.cleanUp();
+After({ tags: '@server', timeout: -1 }, async function (this: KitWorld) {
+  const scenario = scenarios.get(this);
+  if (!scenario) return;
+  const { probe } = scenario;
+  const left = await probe.cleanUp();
   if (left.length > 0) this.attach(`could not clean up: ${left.join(', ')}`, 'text/plain');
-  const { exchanges } = this.probe;
-  if (exchanges.length === 0) return;
-  this.attach(
-    exchanges
-      .map((exchange) => `${exchange.request} -> ${exchange.response ? describeResponse(exchange.response) : `no answer: ${exchange.failure}`}`)
-      .join('\n'),
-    'text/plain',
-  );
-  const evidence: ServerExchangeAttachment[] = exchanges.map((exchange) => ({
-    request: exchange.request,
-    status: exchange.response?.status,
-    body: exchange.response?.text.slice(0, 2000),
-    failure: exchange.failure,
-  }));
-  this.attach(JSON.stringify(evidence), SERVER_EXCHANGES_MEDIA_TYPE);
+  const { exchanges } = probe;
+  if (exchanges.length > 0) {
+    const outcome = (exchange: (typeof exchanges)[number]) =>
+      exchange.response ? describeResponse(exchange.response) : exchange.gaveUp ? 'gave up waiting' : `no answer: ${exchange.failure}`;
+    this.attach(exchanges.map((exchange) => `#${exchange.index} ${exchange.request} -> ${outcome(exchange)}`).join('\n'), 'text/plain');
+    const evidence: ServerExchangeAttachment[] = exchanges.map((exchange) => ({
+      request: exchange.request,
+      status: exchange.response?.status,
+      body: exchange.response?.text.slice(0, 2000),
+      failure: exchange.failure,
+    }));
+    this.attach(JSON.stringify(evidence), SERVER_EXCHANGES_MEDIA_TYPE);
+  }
+  const findings: FindingsAttachment = {
+    findings: judgeServerExchanges({ run: scenario.name, exchanges, divergedAt: probe.divergences() }),
+    blocked: scenario.blocked,
+  };
+  if (findings.findings.length > 0 || findings.blocked.length > 0) this.attach(JSON.stringify(findings), FINDINGS_MEDIA_TYPE);
 });
 
 // --- sessions -------------------------------------------------------------------------------------
 
-Given('an upload session for a file of at least {int} parts', async function (this: KitWorld, parts: number) {
-  this.file = await probeOf(this).openSession(parts);
+serverStep(Given, 'an upload session for a file of at least {int} parts', async function (scenario, parts: number) {
+  scenario.file = await scenario.probe.openSession(parts);
 });
 
 const CREATE_CHANGES: Record<string, (body: Record<string, unknown>) => void> = {
@@ -80,192 +120,198 @@ const CREATE_CHANGES: Record<string, (body: Record<string, unknown>) => void> = 
   'giving file_size as "lots"': (body) => (body.file_size = 'lots'),
   'giving file_size as -5': (body) => (body.file_size = -5),
 };
-const CREATE_CREDENTIALS: Record<string, Credentials> = { 'without a token': 'none', 'with a wrong token': 'wrong' };
 
-When(
+serverStep(
+  When,
   /^a session is opened for a (\d+)-byte file(?:, (.+)| (with(?:out)? a (?:wrong )?token))?$/,
-  async function (this: KitWorld, size: string, change: string | null, how: string | null) {
-    const probe = probeOf(this);
+  async function (scenario, size: string, change: string | null, how: string | null) {
+    const { probe } = scenario;
     const body = probe.createBody(Number(size), probe.nextFileName());
+    let expect: Expectation | undefined;
     if (change !== null) {
       const apply = CREATE_CHANGES[change];
       if (!apply) throw new Error(`unknown change to the create body: ${change}`);
       apply(body);
+      expect = { kind: 'refusal', rule: 'S-CREATE-REJECT', status: 400 };
     }
-    this.answer = await probe.createRaw(body, how === null ? 'token' : (CREATE_CREDENTIALS[how] ?? 'token'));
-    this.createdSize = Number(size);
+    scenario.createdSize = Number(size);
+    scenario.sent(await probe.createRaw(body, credentialsOf(how), expect));
   },
 );
 
-Then('the server answers 201 with an upload_session whose total_parts fits its part_size and whose endpoints are absolute URLs', function (this: KitWorld) {
-  const answer = answerOf(this);
-  expectNo(statusProblem(answer, 201));
-  expectNo(uploadSessionProblem(answer.body, this.createdSize ?? 0));
-});
+serverStep(
+  Then,
+  'the server answers 201 with an upload_session whose total_parts fits its part_size and whose endpoints are absolute URLs',
+  function (scenario) {
+    const answer = scenario.lastAnswer;
+    expectNo(statusProblem(answer, 201));
+    expectNo(uploadSessionProblem(answer.body, scenario.createdSize));
+  },
+);
 
 // --- parts ----------------------------------------------------------------------------------------
 
-Given('part {int} was stored', async function (this: KitWorld, number: number) {
-  this.stored.push(await probeOf(this).storePart(sessionOf(this), number));
+serverStep(Given, 'part {int} was stored', async function (scenario, number: number) {
+  await scenario.probe.storeParts(scenario.session, [number]);
 });
-Given('parts {int} and {int} were stored', async function (this: KitWorld, first: number, second: number) {
-  for (const number of [first, second]) this.stored.push(await probeOf(this).storePart(sessionOf(this), number));
+serverStep(Given, 'parts {int} and {int} were stored', async function (scenario, first: number, second: number) {
+  await scenario.probe.storeParts(scenario.session, [first, second]);
 });
-Given('every part was stored', async function (this: KitWorld) {
-  const file = sessionOf(this);
-  for (let number = 1; number <= partCount(file); number++) this.stored.push(await probeOf(this).storePart(file, number));
+serverStep(Given, 'every part was stored', async function (scenario) {
+  await scenario.probe.storeParts(scenario.session, numbersUpTo(scenario.probe.partCount(scenario.session)));
 });
-Given('every part but the last was stored', async function (this: KitWorld) {
-  const file = sessionOf(this);
-  for (let number = 1; number < partCount(file); number++) this.stored.push(await probeOf(this).storePart(file, number));
+serverStep(Given, 'every part but the last was stored', async function (scenario) {
+  await scenario.probe.storeParts(scenario.session, numbersUpTo(scenario.probe.partCount(scenario.session) - 1));
 });
 
-/** How a step garbles part N: what it sends instead of the correct request. */
-type PartVariant = (probe: ServerProbe, file: ProbeSession, number: number) => Promise<JsonResponse>;
-
-const correct: PartVariant = async (probe, file, number) => {
-  const { offset, bytes } = probe.partBytes(file, number);
-  return probe.putPart(file, { lo: offset, hi: offset + bytes.length - 1 }, bytes);
-};
-const withHeaders =
-  (overrides: (range: { lo: number; hi: number }, total: number) => Record<string, string | undefined>, credentials: Credentials = 'token'): PartVariant =>
-  async (probe, file, number) => {
-    const { offset, bytes } = probe.partBytes(file, number);
-    const range = { lo: offset, hi: offset + bytes.length - 1 };
-    return probe.putPart(file, range, bytes, overrides(range, file.fileSize), credentials);
-  };
-const resized =
-  (delta: number): PartVariant =>
-  async (probe, file, number) => {
-    const { offset, bytes } = probe.partBytes(file, number);
-    const body = probe.bytesAt(file, offset, bytes.length + delta);
-    return probe.putPart(file, { lo: offset, hi: offset + body.length - 1 }, body);
-  };
-
-const PART_VARIANTS: Record<string, PartVariant> = {
-  'as a correct client sends it': correct,
-  'one byte short': resized(-1),
-  'one byte long': resized(1),
-  'one byte late, still part_size bytes long': async (probe, file, number) => {
-    const { offset } = probe.partBytes(file, number);
-    const body = probe.bytesAt(file, offset + 1, file.session.part_size);
-    return probe.putPart(file, { lo: offset + 1, hi: offset + body.length }, body);
-  },
-  'without a Content-Range': withHeaders(() => ({ 'content-range': undefined })),
-  'with a Content-Range lacking "bytes "': withHeaders((range, total) => ({ 'content-range': `${range.lo}-${range.hi}/${total}` })),
-  'with a Content-Range of "bytes x-y/z"': withHeaders(() => ({ 'content-range': 'bytes x-y/z' })),
-  'with a body 1000 bytes shorter than its range': async (probe, file, number) => {
-    const { offset, bytes } = probe.partBytes(file, number);
-    return probe.putPart(file, { lo: offset, hi: offset + bytes.length - 1 }, bytes.subarray(0, bytes.length - 1000));
-  },
-  'with a range one byte past the end of the file': async (probe, file, number) => {
-    const { offset, bytes } = probe.partBytes(file, number);
-    const body = Buffer.concat([bytes, Buffer.alloc(1)]);
-    return probe.putPart(file, { lo: offset, hi: offset + body.length - 1 }, body);
-  },
-  'without a Digest': withHeaders(() => ({ digest: undefined })),
-  'with the Digest of other bytes': withHeaders(() => ({ digest: digestHeaderFor(sha1Of('other bytes')) })),
-  'with a wrong token': withHeaders(() => ({}), 'wrong'),
-};
-
-When(/^(part \d+|the last part) is sent (.+)$/, async function (this: KitWorld, which: string, how: string) {
+async function sendVariant(scenario: ServerScenario, which: string, how: string): Promise<{ answer: JsonResponse; refusedBy?: string }> {
   const variant = PART_VARIANTS[how];
   if (!variant) throw new Error(`no such way to send a part: "${how}"`);
-  const file = sessionOf(this);
-  const number = partNumber(file, which);
-  this.sentPart = number;
-  this.answer = await variant(probeOf(this), file, number);
+  const { probe } = scenario;
+  const file = scenario.session;
+  const number = which === 'the last part' ? probe.partCount(file) : Number(/\d+/.exec(which)?.[0]);
+  if (variant.otherBytes) scenario.overlappedPart = number;
+  const answer = await variant.send(probe, file, number, variant.refusedBy ? { kind: 'refusal', rule: variant.refusedBy } : undefined);
+  scenario.sent(answer);
+  return { answer, refusedBy: variant.refusedBy };
+}
+
+serverStep(When, /^(part \d+|the last part) is sent (.+)$/, async function (scenario, which: string, how: string) {
+  await sendVariant(scenario, which, how);
 });
 
-Then("the server answers 200 with the part's record: its offset, its size and the hex SHA-1 of its bytes", function (this: KitWorld) {
-  const file = sessionOf(this);
-  const { offset, bytes } = probeOf(this).partBytes(file, this.sentPart ?? 1);
-  expectNo(partRecordProblem(answerOf(this), { offset, size: bytes.length, sha1: sha1Of(bytes).toString('hex') }));
+/** A crafted part that must be refused, as a step towards something else: one that is not refused is its rule's failure. */
+serverStep(Given, /^(part \d+|the last part) was sent (.+), and refused$/, async function (scenario, which: string, how: string) {
+  const { answer, refusedBy } = await sendVariant(scenario, which, how);
+  if (answer.status < 400 || answer.status >= 500)
+    throw new Blocked([refusedBy ?? 'S-OVERLAP-REJECT'], `${which} sent ${how} was answered ${describeResponse(answer)}, not refused`);
 });
 
-Then('the server refuses it with a 4xx', function (this: KitWorld) {
-  expectNo(refusalProblem(answerOf(this)));
-});
-Then('the server refuses the commit with a 4xx', function (this: KitWorld) {
-  expectNo(refusalProblem(answerOf(this)));
-});
-
-Then(/^the server answers (\d{3})(?: (\w+))?$/, function (this: KitWorld, status: string, code: string | null) {
-  expectNo(statusProblem(answerOf(this), Number(status), code ?? undefined));
+serverStep(Then, "the server answers 200 with the part's record: its offset, its size and the hex SHA-1 of its bytes", function (scenario) {
+  const exchange = scenario.probe.exchanges[scenario.sentAt ?? -1];
+  if (!exchange?.range) throw new Error('the part sent has no range to judge against');
+  expectNo(partRecordProblem(scenario.lastAnswer, { offset: exchange.range.lo, size: exchange.body.length, sha1: exchange.body.sha1 }));
 });
 
-Then('no part is stored in the session', async function (this: KitWorld) {
-  const listed = await probeOf(this).listParts(sessionOf(this));
-  const problem = partsPageProblem(listed, this.stored, this.stored.length);
-  if (problem) throw new Error(`the part was refused, but the session's parts say otherwise: ${problem}`);
+// A crafted request wrongly accepted already marked its session as changed (the probe saw the 2xx).
+serverStep(Then, /^the server refuses (?:it|the commit) with a 4xx$/, function (scenario) {
+  expectNo(refusalProblem(scenario.lastAnswer));
 });
 
-Then('the parts stored are exactly part {int}, as first stored', async function (this: KitWorld, _number: number) {
-  expectNo(partsPageProblem(await probeOf(this).listParts(sessionOf(this)), this.stored, this.stored.length));
+serverStep(Then, /^the server answers (\d{3})(?: (\w+))?$/, function (scenario, status: string, code: string | null) {
+  expectNo(statusProblem(scenario.lastAnswer, Number(status), code ?? undefined));
+});
+
+serverStep(Then, 'no part is stored in the session', async function (scenario) {
+  expectNo(await scenario.persistedProblem());
+});
+
+serverStep(Given, /^the session's parts( and status)? were noted$/, async function (scenario, status: string | null) {
+  scenario.noted = await scenario.note(status !== null);
+});
+
+serverStep(Then, /^the session's parts( and status)? are as noted$/, async function (scenario, status: string | null) {
+  expectNo(await scenario.changeSinceNote(status !== null));
 });
 
 // --- listing, status, abort -----------------------------------------------------------------------
 
-Then(/^the parts listed are exactly (?:none|parts \d+ and \d+), with total_count (\d+)$/, async function (this: KitWorld, total: string) {
-  if (this.stored.length !== Number(total)) throw new Error(`the scenario stored ${this.stored.length} parts, not ${total}`);
-  expectNo(partsPageProblem(await probeOf(this).listParts(sessionOf(this)), this.stored, this.stored.length));
+serverStep(Then, /^the parts listed are exactly (?:none|parts \d+ and \d+), with total_count (\d+)$/, async function (scenario, total: string) {
+  const expected = scenario.probe.expectedParts(scenario.session);
+  if (expected.length !== Number(total)) throw new Error(`the scenario stored ${expected.length} parts, not ${total}`);
+  const page = await scenario.probe.listParts(scenario.session);
+  expectNo(partsPageProblem(page, expected));
+  expectNo(listedPartsProblem((page.body as { entries: unknown[] }).entries, expected, true));
 });
 
-Then(
+serverStep(
+  Then,
   'a page of limit {int} at offset {int} and a page of limit {int} at offset {int} hold one part each, together parts {int} and {int}',
-  async function (this: KitWorld, limitA: number, offsetA: number, limitB: number, offsetB: number, _first: number, _second: number) {
-    const probe = probeOf(this);
-    const file = sessionOf(this);
-    const seen: UploadPart[] = [];
+  async function (scenario, limitA: number, offsetA: number, limitB: number, offsetB: number, _first: number, _second: number) {
+    const expected = scenario.probe.expectedParts(scenario.session);
+    const seen: unknown[] = [];
     for (const [limit, offset] of [
       [limitA, offsetA],
       [limitB, offsetB],
     ] as const) {
-      const page = await probe.listParts(file, { limit, offset });
-      const entries = (page.body as { entries?: UploadPart[] } | undefined)?.entries;
-      const total = (page.body as { total_count?: unknown } | undefined)?.total_count;
-      if (page.status !== 200 || !Array.isArray(entries)) throw new Error(`the page at offset ${offset}: ${describeResponse(page)}`);
-      if (entries.length !== limit) throw new Error(`the page of limit ${limit} at offset ${offset} holds ${entries.length} parts`);
-      if (total !== this.stored.length)
-        throw new Error(`the page at offset ${offset} gives total_count ${JSON.stringify(total)}, ${this.stored.length} parts are stored`);
-      seen.push(...entries);
+      const page = await scenario.probe.listParts(scenario.session, { limit, offset });
+      const problem = partsPageProblem(page, expected, { limit, offset });
+      if (problem) throw new Error(`the page of limit ${limit} at offset ${offset}: ${problem}`);
+      seen.push(...(page.body as { entries: unknown[] }).entries);
     }
-    const offsets = seen.map((part) => part.offset).sort((a, b) => a - b);
-    const expected = this.stored.map((part) => part.offset).sort((a, b) => a - b);
-    if (JSON.stringify(offsets) !== JSON.stringify(expected))
-      throw new Error(`the two pages hold the parts at offsets ${offsets.join(', ')}, not ${expected.join(', ')}`);
+    expectNo(listedPartsProblem(seen, expected, true));
   },
 );
 
-Then("the session's status is the upload_session with num_parts_processed {int}", async function (this: KitWorld, processed: number) {
-  const file = sessionOf(this);
-  expectNo(sessionStatusProblem(await probeOf(this).status(file), file.session.id, processed));
+serverStep(Given, "more parts were stored than one page of the server's default listing holds", async function (scenario) {
+  const notJudged = await scenario.storeMoreThanDefaultPage();
+  if (notJudged === undefined) return undefined;
+  this.attach(`not judged: ${notJudged}`, 'text/plain');
+  return 'skipped';
 });
 
-When('the session is aborted', async function (this: KitWorld) {
-  this.answer = await probeOf(this).abort(sessionOf(this).session);
+serverStep(Then, 'paging by offset alone, a default page at a time, lists every stored part once, with total_count', async function (scenario) {
+  const pageSize = scenario.defaultPage;
+  if (pageSize === undefined) throw new Error('no parts were stored for paging');
+  const listing = await scenario.probe.listAll(scenario.session, { pageSize });
+  expectNo(scenario.pagedListingProblem(listing, `paging by offset alone (the default page is ${pageSize} parts)`));
 });
 
-Then('the session is gone: its status, its parts and a new part are all refused with a 4xx', async function (this: KitWorld) {
-  const probe = probeOf(this);
-  const file = sessionOf(this);
+serverStep(Then, 'one page with a limit of as many parts as were stored lists every stored part', async function (scenario) {
+  const limit = Math.min(scenario.probe.expectedParts(scenario.session).length, MAX_LIST_LIMIT);
+  expectNo(scenario.pagedListingProblem(await scenario.probe.listAll(scenario.session, { limit }), `with limit ${limit}`));
+});
+
+serverStep(Then, "the session's status is the upload_session with num_parts_processed {int}", async function (scenario, processed: number) {
+  const file = scenario.session;
+  const stored = scenario.probe.expectedParts(file).length;
+  if (stored !== processed) throw new Error(`the scenario stored ${stored} parts, not ${processed}`);
+  // A server may still be processing parts (its commits answer 202 meanwhile): a count below the parts stored is read again.
+  for (const waitMs of STATUS_SETTLE_WAITS_MS) {
+    const answer = await scenario.probe.status(file);
+    if (sessionStatusProblem(answer, file.session.id, stored, true) !== undefined || waitMs === undefined) {
+      expectNo(sessionStatusProblem(answer, file.session.id, stored));
+      return;
+    }
+    if (sessionStatusProblem(answer, file.session.id, stored) === undefined) return;
+    await sleep(waitMs);
+  }
+});
+
+serverStep(When, /^the session is aborted(?: (without a token|with a wrong token))?$/, async function (scenario, how: string | null) {
+  scenario.sent(await scenario.probe.abort(scenario.session.session, credentialsOf(how)));
+});
+
+serverStep(
+  When,
+  /^the session's (parts are listed|status is asked) (without a token|with a wrong token)$/,
+  async function (scenario, what: string, how: string) {
+    const { probe } = scenario;
+    const credentials = credentialsOf(how);
+    scenario.sent(what === 'parts are listed' ? await probe.listParts(scenario.session, {}, credentials) : await probe.status(scenario.session, credentials));
+  },
+);
+
+serverStep(Then, 'the session is gone: its status, its parts and a new part are all refused with a 4xx', async function (scenario) {
+  const { probe } = scenario;
+  const file = scenario.session;
   const checks: [string, JsonResponse][] = [
     ['its status', await probe.status(file)],
     ['its parts', await probe.listParts(file)],
     ['part 2', await probe.sendPart(file, 2)],
   ];
   const alive = checks.filter(([, answer]) => refusalProblem(answer) !== undefined).map(([what, answer]) => `${what}: ${describeResponse(answer)}`);
-  if (alive.length > 0) throw new Error(`after the abort answered ${answerOf(this).status}, the session still answers: ${alive.join('; ')}`);
+  if (alive.length > 0) throw new Error(`after the abort answered ${scenario.lastAnswer.status}, the session still answers: ${alive.join('; ')}`);
 });
 
-When('the status of an unknown session is asked', async function (this: KitWorld) {
-  const file = sessionOf(this);
+serverStep(When, 'the status of an unknown session is asked', async function (scenario) {
+  const file = scenario.session;
   const unknown = file.session.session_endpoints.status.replace(file.session.id, 'F'.repeat(file.session.id.length));
-  this.answer = await probeOf(this).send('GET', unknown, {});
+  scenario.sent(await scenario.probe.send({ method: 'GET', url: unknown }));
 });
 
-Then('the error answer is Box\'s ClientError JSON: type "error", the HTTP status, a code, a message and a request_id', function (this: KitWorld) {
-  const answer = answerOf(this);
+serverStep(Then, 'the error answer is Box\'s ClientError JSON: type "error", the HTTP status, a code, a message and a request_id', function (scenario) {
+  const answer = scenario.lastAnswer;
   if (answer.status < 400) {
     // Refusing it is another rule's business; with no error there is no shape to judge.
     this.attach(`not judged: the request was answered HTTP ${answer.status}, not an error`, 'text/plain');
@@ -277,65 +323,44 @@ Then('the error answer is Box\'s ClientError JSON: type "error", the HTTP status
 
 // --- commit ---------------------------------------------------------------------------------------
 
-const wholeFileDigest = (probe: ServerProbe, file: ProbeSession) => digestHeaderFor(sha1Of(probe.bytesAt(file, 0, file.fileSize)));
+serverStep(
+  When,
+  /^the session is committed with every part and (the file's Digest|the Digest of other bytes|no Digest)(?: (without a token|with a wrong token))?$/,
+  async function (scenario, digest: string, how: string | null) {
+    const { probe } = scenario;
+    const file = scenario.session;
+    const header = digest === "the file's Digest" ? probe.wholeFileDigest(file) : digest === 'no Digest' ? undefined : digestHeaderFor(sha1Of('other bytes'));
+    scenario.sent(await probe.commit(file, { digest: header, credentials: credentialsOf(how) }));
+  },
+);
 
-When('the session is committed with every part and the Digest of other bytes', async function (this: KitWorld) {
-  this.answer = await probeOf(this).commit(sessionOf(this), this.stored, digestHeaderFor(sha1Of('other bytes')));
+serverStep(When, 'the session is committed with the stored parts and the Digest of their bytes, as if they were the whole file', async function (scenario) {
+  const { probe } = scenario;
+  const file = scenario.session;
+  const covered = probe.expectedParts(file).reduce((end, part) => Math.max(end, part.offset + part.size), 0);
+  scenario.sent(await probe.commit(file, { digest: digestHeaderFor(sha1Of(probe.bytesAt(file, 0, covered))) }));
 });
 
-When('the session is committed with the stored parts and the Digest of their bytes, as if they were the whole file', async function (this: KitWorld) {
-  const probe = probeOf(this);
-  const file = sessionOf(this);
-  const covered = this.stored.reduce((end, part) => Math.max(end, part.offset + part.size), 0);
-  this.answer = await probe.commit(file, this.stored, digestHeaderFor(sha1Of(probe.bytesAt(file, 0, covered))));
+serverStep(Then, 'committing again as a correct client does creates the file, so none was created before', async function (scenario) {
+  expectNo(await scenario.commitAgainProblem());
 });
 
-Then('committing again with the right Digest creates the file, so none was created before', async function (this: KitWorld) {
-  const probe = probeOf(this);
-  const file = sessionOf(this);
-  const again = await probe.commit(file, this.stored, wholeFileDigest(probe, file));
-  const problem = committedFileProblem(again, file.fileSize);
-  if (problem) throw new Error(`after the refused commit, a correct commit fails (${problem}): the refused commit may have created the file`);
+serverStep(Then, 'after the last part is stored, committing again creates the file, so none was created before', async function (scenario) {
+  await scenario.probe.storeParts(scenario.session, [scenario.probe.partCount(scenario.session)]);
+  expectNo(await scenario.commitAgainProblem());
 });
 
-Then('after the last part is stored, committing again creates the file, so none was created before', async function (this: KitWorld) {
-  const probe = probeOf(this);
-  const file = sessionOf(this);
-  this.stored.push(await probe.storePart(file, partCount(file)));
-  const again = await probe.commit(file, this.stored, wholeFileDigest(probe, file));
-  const problem = committedFileProblem(again, file.fileSize);
-  if (problem) throw new Error(`after the refused commit, a complete commit fails (${problem}): the refused commit may have created the file`);
+serverStep(Then, "the commit is answered 201, after any 202s, with a file entry of the file's size and SHA-1", function (scenario) {
+  const file = scenario.session;
+  expectNo(committedFileProblem(scenario.lastAnswer, file.fileSize, scenario.probe.wholeFileSha1(file).toString('hex')));
 });
 
-When('the reference uploader uploads a file of at least {int} parts', async function (this: KitWorld, parts: number) {
-  const probe = probeOf(this);
-  const target = probe.target;
-  // The server picks part_size: a probe session finds a file size that makes enough parts.
-  const sizing = await probe.openSession(parts);
-  await probe.abort(sizing.session);
-  const path = await this.seededSourceFile(`${target.seed}:reference`, sizing.fileSize);
-  const uploaded = await uploadFile({
-    baseUrl: target.baseUrl,
-    token: target.token,
-    file: path.path,
-    fileName: probe.nextFileName(),
-    folderId: target.folderId,
-    transport: target.transport,
-    // Part records are S-PART-OK's to judge; here only the commit is.
-    checkPartRecords: false,
-    log: (line) => this.attach(line, 'text/plain'),
-  }).then(
-    (result) => ({ ok: true as const, result }),
-    (error: unknown) => ({ ok: false as const, message: error instanceof Error ? error.message : String(error) }),
-  );
-  if (!uploaded.ok) throw new Error(`the reference uploader could not upload: ${uploaded.message}`);
-  probe.adoptFile(uploaded.result.file.id);
-  this.uploaded = { size: path.size, sha1: path.sha1, file: uploaded.result.file };
+serverStep(Then, "the file's content, where the server serves it, is the bytes uploaded", async function (scenario) {
+  const { problem, notServed } = await scenario.downloadProblem(scenario.lastAnswer);
+  if (notServed) this.attach(`${notServed}: the file entry was judged instead`, 'text/plain');
+  expectNo(problem);
 });
 
-Then("the commit was answered 201, after any 202s, with a file entry of the file's size and SHA-1", function (this: KitWorld) {
-  if (!this.uploaded) throw new Error('nothing was uploaded');
-  const { size, sha1, file } = this.uploaded;
-  if (file.size !== size) throw new Error(`the committed file is ${file.size} bytes, ${size} were uploaded`);
-  if (typeof file.sha1 === 'string' && file.sha1 !== sha1) throw new Error(`the committed file's sha1 is ${file.sha1}, the uploaded bytes hash to ${sha1}`);
+serverStep(Then, 'once the other parts are stored, the committed file holds the bytes first sent', async function (scenario) {
+  expectNo(await scenario.overlapReachedFileProblem());
 });

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { FINDINGS_MEDIA_TYPE, type FindingsAttachment } from '../src/grader/findings.ts';
+import { htmlReport } from '../src/grader/html.ts';
+import type { ConformanceReport } from '../src/grader/report-model.ts';
+import { consoleSummary, junitReport, markdownReport } from '../src/grader/reports.ts';
 import { type ScenarioResult, countRules, gradeRules, verdictOf } from '../src/grader/results.ts';
 import { RULES } from '../src/protocol/rules.ts';
 
@@ -78,5 +81,39 @@ describe('grading rules from scenarios and the findings attached anywhere', () =
       [scenario('order', ['C-ORDER'], 'passed', { findings: [{ rule: 'C-PARALLEL-MIN', run: 'r', requests: [], message: 'one in flight' }], blocked: [] })],
     );
     assert.equal(graded[0]?.status, 'skipped');
+  });
+});
+
+describe('reports show blocked rules', () => {
+  test('markdown, JUnit, the console summary and the HTML page each say blocked, and by what', () => {
+    const graded = gradeRules(
+      [rule('C-CREATE'), rule('C-COVERAGE')],
+      [
+        scenario('create', ['C-CREATE'], 'failed', {
+          findings: [{ rule: 'C-CREATE', run: 'r1', requests: [1], message: 'request #1 (POST create, 400): file_size is "10"' }],
+          blocked: [{ rule: 'C-COVERAGE', run: 'r1', blockedBy: ['C-CREATE'], reason: 'not judged: the client never committed' }],
+        }),
+        scenario('coverage', ['C-COVERAGE'], 'skipped'),
+      ],
+    );
+    const report: ConformanceReport = {
+      kit: { name: 'kit', version: '0' },
+      target: { kind: 'client', name: 'c' },
+      verdict: verdictOf(graded),
+      summary: countRules(graded),
+      rules: graded,
+      generatedAt: 'now',
+      durationMs: 1,
+    };
+    assert.deepEqual(report.summary, { passed: 0, failed: 1, skipped: 0, blocked: 1 });
+    assert.match(markdownReport(report), /\| \[C-COVERAGE\]\([^)]*\) \| MUST \| ⛔ blocked by C-CREATE \|.*not judged: the client never committed \[r1\]/);
+    assert.match(markdownReport(report), /\| MUST \| 0 \| 1 \| 0 \| 1 \|/);
+    assert.match(junitReport(report), /<skipped message="not judged, blocked by C-CREATE: not judged: the client never committed \[r1\]"\/>/);
+    const summary = consoleSummary(report);
+    assert.match(summary, /blocked C-COVERAGE +MUST +\(blocked by C-CREATE\)/);
+    assert.match(summary.split('\n').at(-1) ?? '', /^0 passed, 1 failed, 0 skipped, 1 blocked$/);
+    const html = htmlReport(report, []);
+    assert.match(html, /<tr id="rule-C-COVERAGE" data-status="blocked">[\s\S]*?<td class="blocked">blocked by C-CREATE<\/td>/);
+    assert.match(html, /0 rules passed, 1 failed, 0 skipped, 1 blocked/);
   });
 });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { ConformanceReport } from '../src/grader/reports.ts';
-import { MINIMAL_SERVER, runKit, startServerProcess } from './support/kit.ts';
+import { MINIMAL_SERVER, MINIMAL_SERVER_ARGS, runKit, startServerProcess } from './support/kit.ts';
 
 const TOKEN = 'record-secret-93b1c2';
 const statuses = (report: ConformanceReport | undefined) => Object.fromEntries((report?.rules ?? []).map((rule) => [rule.id, rule.status]));
@@ -31,7 +31,17 @@ async function recordThenReplay(serverArgs: string[]) {
 
 describe('record a live run, replay it offline', () => {
   test('the simulated server in another process: same per-rule results, and the token is nowhere', async () => {
-    const { recording, live, replayed } = await recordThenReplay(['--no-warnings', '--import', './src/register.mjs', 'src/cli/server.ts', '--token', TOKEN]);
+    const { recording, live, replayed } = await recordThenReplay([
+      '--no-warnings',
+      '--import',
+      './src/register.mjs',
+      'src/cli/server.ts',
+      '--token',
+      TOKEN,
+      // Small parts: listing past the default page of 100 parts then stores 101 of them, not 800 MB.
+      '--part-size',
+      '262144',
+    ]);
     assert.equal(live.code, 0, live.stdout);
     assert.equal(live.report?.verdict, 'conformant');
     assert.equal(replayed.code, 0, replayed.stdout + replayed.stderr);
@@ -46,14 +56,14 @@ describe('record a live run, replay it offline', () => {
   });
 
   test('a broken server: its failure replays as the same failure', async () => {
-    const { live, replayed } = await recordThenReplay([MINIMAL_SERVER, '--token', TOKEN, '--defect', 'no-digest-check']);
+    const { live, replayed } = await recordThenReplay([MINIMAL_SERVER, '--token', TOKEN, ...MINIMAL_SERVER_ARGS, '--defect', 'no-digest-check']);
     assert.equal(live.report?.rules.find((rule) => rule.id === 'S-DIGEST-REJECT')?.status, 'failed');
     assert.deepEqual(statuses(replayed.report), statuses(live.report));
     assert.equal(replayed.code, 1);
   });
 
   test('a request the recording does not hold is a kit error naming it, not a pass', async () => {
-    const { recording } = await recordThenReplay([MINIMAL_SERVER, '--token', TOKEN]);
+    const { recording } = await recordThenReplay([MINIMAL_SERVER, '--token', TOKEN, ...MINIMAL_SERVER_ARGS]);
     const path = join(recording, 'recording.json');
     const saved = JSON.parse(await readFile(path, 'utf8')) as { exchanges: { request: { method: string } }[] };
     saved.exchanges.splice(

@@ -38,7 +38,7 @@ Feature: Committing the session with the kept part records and the whole file's 
   @C-COMMIT-SORTED @SHOULD @client
   Scenario: The commit lists parts by offset, whatever order they finished in
     Given a file of 12 parts
-    And the server answers every part after 300 ms
+    And the server answers every part after 600 ms
     When the client uploads the file
     Then the commit listed the parts sorted by offset
 

@@ -5,7 +5,8 @@ Feature: Storing parts only when they are exactly right
   - Get SHA Digest: each part carries "Digest: sha=<base64 SHA-1 of the part>".
   - Range Overlap: a part overlapping one already stored is refused with range_overlaps_existing_part.
   - Response: a stored part is answered with its part_id, offset, size and SHA-1.
-  A refusal counts only if nothing was stored: after each, the kit lists the session's parts.
+  A refusal counts only if nothing was stored: after each, the kit lists the session's parts. Every part
+  answer the kit sees, in any scenario, is judged against the bytes it sent (S-PART-OK).
 
   Background:
     Given an upload session for a file of at least 3 parts
@@ -68,8 +69,20 @@ Feature: Storing parts only when they are exactly right
       | with the Digest of other bytes        |
 
   @S-OVERLAP-REJECT @MUST @server
-  Scenario: A part overlapping a stored part is refused as an overlap, and the stored part stays
+  Scenario: A part sent again into its stored range is refused as an overlap, and the stored part stays
     Given part 1 was stored
-    When part 1 is sent as a correct client sends it
+    And the session's parts were noted
+    When part 1 is sent again as a correct client sends it
     Then the server answers 416 range_overlaps_existing_part
-    And the parts stored are exactly part 1, as first stored
+    And the session's parts are as noted
+
+  @S-OVERLAP-REJECT @MUST @server
+  Scenario: Other bytes sent into a stored part's range are refused as an overlap, and neither the part nor the file changes
+    # A server that answers 416 but keeps the new bytes corrupts the file silently: the listing, and then
+    # the committed file (its content where the server serves it, else its sha1) must hold the bytes first sent.
+    Given part 1 was stored
+    And the session's parts were noted
+    When part 1 is sent again with other bytes
+    Then the server answers 416 range_overlaps_existing_part
+    And the session's parts are as noted
+    And once the other parts are stored, the committed file holds the bytes first sent

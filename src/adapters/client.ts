@@ -1,3 +1,5 @@
+import type { ProxyAccess } from '../intercept/environment.ts';
+
 /** What the kit hands a client for one upload (the command contract's environment). */
 export interface UploadJob {
   baseUrl: string;
@@ -6,6 +8,8 @@ export interface UploadJob {
   fileName: string;
   folderId: string;
   timeoutMs: number;
+  /** With --intercept: the proxy the client must go through, and the CA it must trust. */
+  proxy?: ProxyAccess;
 }
 
 export interface ClientOutcome {

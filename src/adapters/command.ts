@@ -1,18 +1,21 @@
 import { spawn } from 'node:child_process';
 import type { ClientOutcome, ClientUnderTest, UploadJob } from './client.ts';
 import { KitError } from './client.ts';
+import { proxyEnvironment } from '../intercept/environment.ts';
 
 const KEEP_OUTPUT_BYTES = 64 * 1024;
 const SHELL_SAFE = /^[\w./:@%+=,-]*$/;
 
-/** `{baseUrl}`, `{token}`, `{file}`, `{fileName}`, `{folderId}` in a command, replaced by the job's values. */
+/** `{baseUrl}`, `{token}`, `{file}`, `{fileName}`, `{folderId}` (and `{caFile}` with --intercept) in a command, replaced by the job's values. */
 export function expandPlaceholders(command: string, job: UploadJob): string {
   const values: Record<string, string> = { baseUrl: job.baseUrl, token: job.token, file: job.file, fileName: job.fileName, folderId: job.folderId };
+  if (job.proxy) values.caFile = job.proxy.caFile;
+  else if (command.includes('{caFile}')) throw new KitError('the command uses {caFile}, the CA of --intercept: run it with --intercept');
   for (const [name, value] of Object.entries(values)) {
     // The kit chooses these values; they go into a shell command line unquoted.
     if (!SHELL_SAFE.test(value)) throw new KitError(`the value of {${name}} has characters unsafe in a shell command`);
   }
-  return command.replace(/\{(baseUrl|token|file|fileName|folderId)\}/g, (_, name: string) => values[name] ?? '');
+  return command.replace(/\{(baseUrl|token|file|fileName|folderId|caFile)\}/g, (_, name: string) => values[name] ?? '');
 }
 
 export function environmentFor(job: UploadJob): Record<string, string> {
@@ -22,6 +25,7 @@ export function environmentFor(job: UploadJob): Record<string, string> {
     UPLOAD_FILE: job.file,
     UPLOAD_FILE_NAME: job.fileName,
     UPLOAD_FOLDER_ID: job.folderId,
+    ...(job.proxy ? proxyEnvironment(job.proxy) : {}),
   };
 }
 

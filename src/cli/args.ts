@@ -1,10 +1,17 @@
+import { basename } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
+/** How the command was started: `npx box-upload-<name>` from an installed kit (bin/), `npm run <name> --` in a clone. */
+export function invocation(command: string): string {
+  const bin = basename(process.argv[1] ?? '', '.mjs');
+  return bin.startsWith('box-upload-') ? `npx ${bin}` : `npm run ${command} --`;
+}
+
 /** One line naming the problem and where the options are listed, then exit 2 (the contract's usage error). */
 export function usageError(command: string, message: string): never {
-  process.stderr.write(`${command}: ${message}. Run "npm run ${command} -- --help" for the options.\n`);
+  process.stderr.write(`${command}: ${message}. Run "${invocation(command)} --help" for the options.\n`);
   process.exit(2);
 }
 

@@ -2,9 +2,9 @@ import { type RemoteServer, runConformance } from '../kit/conformance.ts';
 import { readFile } from 'node:fs/promises';
 import { parseExpectedFailures } from '../grader/results.ts';
 import { ruleById } from '../protocol/rules.ts';
-import { integerOption, parseCommandLine, usageError as usage } from './args.ts';
+import { integerOption, invocation, parseCommandLine, usageError as usage } from './args.ts';
 
-const USAGE = `Usage: npm run conformance -- [options]
+const USAGE = `Usage: ${invocation('conformance')} [options]
 
 With no option, grades the kit's reference uploader against the client rules and the embedded simulated
 Box upload server against the server rules (both in one report).
@@ -13,6 +13,14 @@ Box upload server against the server rules (both in one report).
                           UPLOAD_FILE, UPLOAD_FILE_NAME, UPLOAD_FOLDER_ID; or {baseUrl} {token} {file}
                           {fileName} {folderId} in the command)
                           Grades the client side only.
+  --intercept             with --client: run the client as it ships, calling Box's own hosts. The kit
+                          sets HTTPS_PROXY (and HTTP_PROXY, lowercase twins, NO_PROXY cleared) to a proxy
+                          on 127.0.0.1 that answers upload.box.com and api.box.com with the simulated
+                          server, over TLS with a CA made for the run (SSL_CERT_FILE, CURL_CA_BUNDLE,
+                          REQUESTS_CA_BUNDLE, NODE_EXTRA_CA_CERTS, or {caFile} in the command); any other
+                          host is refused
+  --part-size <bytes>     part_size the simulated server hands out in client runs (default 1048576; 1024
+                          to 134217728); every scenario's file is so many parts of it
   --server <base-url>     grade a server instead, e.g. https://upload.box.com/api/2.0 (server side only)
   --token <token>         bearer token for --server (or the BOX_TOKEN environment variable); never
                           printed, logged or written
@@ -28,7 +36,8 @@ Box upload server against the server rules (both in one report).
                           rule ids (one per line, # comments) the implementation knowingly fails: their
                           failures are reported as known deviations and do not gate; a listed rule that
                           passes fails the run, so the list never goes stale
-  --timeout <seconds>     per client run (default 60), per started GiB for files over 1 GiB
+  --timeout <seconds>     per client run (default 60), once per started GiB for files over 1 GiB; for a
+                          server, per answer, its 429 and 202 Retry-After waits included (default 120)
   --generated             also run the @generated scenarios: fast-check draws file sizes around part
                           boundaries and fault schedules, one client run per case, and checks every
                           MUST rule; a failure is shrunk to the smallest case, with its seed
@@ -46,6 +55,12 @@ the kit could not run.`;
 function usageError(message: string): never {
   return usage('conformance', message);
 }
+
+/** The default keeps runs quick; the smallest keeps the scenarios' 1000-byte file under one part. */
+const DEFAULT_PART_SIZE = 1024 * 1024;
+const MIN_PART_SIZE = 1024;
+/** A 12-part scenario is a 1.5 GiB file at this size; Box's largest observed part_size is 32 MiB. */
+const MAX_PART_SIZE = 128 * 1024 * 1024;
 
 const BOX_UPLOAD_HOST = 'upload.box.com';
 const BOX_API_BASE = 'https://api.box.com/2.0';
@@ -97,6 +112,8 @@ async function main(): Promise<void> {
     seed: { type: 'string' },
     large: { type: 'boolean' },
     timeout: { type: 'string' },
+    intercept: { type: 'boolean' },
+    'part-size': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -111,9 +128,16 @@ async function main(): Promise<void> {
     usageError('generated cases grade a client: leave out --server and --replay');
   if (values.large && (server || values.replay !== undefined)) usageError('--large adds client scenarios: leave out --server and --replay');
   if (values.record !== undefined && !server) usageError('--record needs --server: it records a live run');
-  const timeout = Number(values.timeout ?? '60');
-  if (!Number.isFinite(timeout) || timeout <= 0) usageError(`--timeout takes a number of seconds, got "${values.timeout}"`);
+  const timeout = values.timeout === undefined ? undefined : Number(values.timeout);
+  if (timeout !== undefined && (!Number.isFinite(timeout) || timeout <= 0)) usageError(`--timeout takes a number of seconds, got "${values.timeout}"`);
   if (values.client !== undefined && values.client.trim() === '') usageError('--client needs a command');
+  if (values.intercept && values.client === undefined) usageError('--intercept runs a --client command through the kit\'s proxy: give --client "<command>"');
+  if (values['part-size'] !== undefined && (server || values.replay !== undefined))
+    usageError('--part-size sets the part size of client runs: leave out --server and --replay');
+  const partSize =
+    values['part-size'] === undefined ? undefined : integerOption('conformance', 'part-size', values['part-size'], DEFAULT_PART_SIZE, MIN_PART_SIZE);
+  if (partSize !== undefined && partSize > MAX_PART_SIZE)
+    usageError(`--part-size takes ${MIN_PART_SIZE} to ${MAX_PART_SIZE} bytes (128 MiB), got "${values['part-size']}"`);
   const outcome = await runConformance({
     clientCommand: values.client,
     server,
@@ -130,7 +154,10 @@ async function main(): Promise<void> {
         : undefined,
     large: values.large ?? false,
     expectedFailures: values['expect-failures'] === undefined ? undefined : await expectedFailuresFrom(values['expect-failures']),
-    timeoutMs: timeout * 1000,
+    timeoutMs: (timeout ?? 60) * 1000,
+    answerTimeoutMs: timeout === undefined ? undefined : timeout * 1000,
+    intercept: values.intercept ?? false,
+    partSize,
     print: (line) => process.stdout.write(`${line}\n`),
   });
   if (outcome.kitError) process.stderr.write(`conformance: the kit could not run: ${outcome.kitError}\n`);

@@ -27,11 +27,11 @@ function commandVersion(command: string, args: string[]): Promise<string> {
   });
 }
 
-function grade(command: string, reportDir: string): Promise<ConformanceReport | undefined> {
+function grade(command: string, kitArgs: readonly string[], reportDir: string): Promise<ConformanceReport | undefined> {
   return new Promise((resolve) => {
     const child = spawn(
       process.execPath,
-      ['--no-warnings', '--import', './src/register.mjs', 'src/cli/conformance.ts', '--client', command, '--report-dir', reportDir],
+      ['--no-warnings', '--import', './src/register.mjs', 'src/cli/conformance.ts', '--client', command, ...kitArgs, '--report-dir', reportDir],
       {
         cwd: KIT_ROOT,
         stdio: ['ignore', 'ignore', 'inherit'],
@@ -47,12 +47,14 @@ function grade(command: string, reportDir: string): Promise<ConformanceReport | 
 }
 
 const rows: string[] = [];
+const details: string[] = [];
 for (const client of KNOWN_CLIENTS) {
   const version = client.package
     ? `${client.package.name} ${await versionOf(client.package.module)}`
     : (await Promise.all((client.versionCommands ?? []).map(([command, args]) => commandVersion(command, args)))).join(', ');
   process.stderr.write(`grading ${client.name} (${version})…\n`);
-  const report = await grade(client.command, join(KIT_ROOT, 'reports', 'known', client.id));
+  const report = await grade(client.command, client.kitArgs ?? [], join(KIT_ROOT, 'reports', 'known', client.id));
+  const command = `\`${client.command}\`${client.kitArgs ? ` \`${client.kitArgs.join(' ')}\`` : ''}`;
   const failed = report?.rules.filter((rule) => rule.status === 'failed') ?? [];
   const list = (level: string) =>
     failed
@@ -61,9 +63,12 @@ for (const client of KNOWN_CLIENTS) {
       .join(', ') || '—';
   rows.push(
     report
-      ? `| ${client.name} | ${version} | \`${client.command}\` | **${report.verdict}** | ${report.summary.passed}/${report.rules.length} | ${list('MUST')} | ${list('SHOULD')} |`
-      : `| ${client.name} | ${version} | \`${client.command}\` | the kit could not run | | | |`,
+      ? `| ${client.name} | ${version} | ${command} | **${report.verdict}** | ${report.summary.passed}/${report.rules.length} | ${list('MUST')} | ${list('SHOULD')} |`
+      : `| ${client.name} | ${version} | ${command} | the kit could not run | | | |`,
   );
+  const evidence = failed.map((rule) => `- **${rule.id}** (${rule.level}): ${rule.evidence.replaceAll('\n', ' ')}`);
+  if (client.note || evidence.length > 0)
+    details.push([`### ${client.name}`, ...(client.note ? ['', client.note] : []), ...(evidence.length > 0 ? ['', ...evidence] : [])].join('\n'));
 }
 
 const kit = JSON.parse(await readFile(join(KIT_ROOT, 'package.json'), 'utf8')) as { version: string };
@@ -80,7 +85,8 @@ const formatted = async (path: string, text: string) => {
   return prettier.format(text, { ...(await prettier.resolveConfig(path)), filepath: path });
 };
 const docPath = join(KIT_ROOT, 'docs', 'known-clients.md');
-await writeFile(docPath, await formatted(docPath, `# Known clients, graded\n\n${table}\n`));
+const evidence = `## What each failed, and the evidence\n\nThe first finding the kit reported for each rule a client failed; the whole evidence is in its reports.\n\n${details.join('\n\n')}`;
+await writeFile(docPath, await formatted(docPath, `# Known clients, graded\n\n${table}\n\n${evidence}\n`));
 const readmePath = join(KIT_ROOT, 'README.md');
 const readme = await readFile(readmePath, 'utf8');
 const start = readme.indexOf(START);

@@ -3,10 +3,14 @@ export interface KnownClient {
   id: string;
   name: string;
   command: string;
+  /** Options of the kit the client is graded with, e.g. --intercept for a client that calls Box's own hosts. */
+  kitArgs?: string[];
   /** The npm package graded (module: the name it is installed under). */
   package?: { name: string; module: string };
   /** Otherwise, how to ask the tool it runs for its version. */
   versionCommands?: [string, string[]][];
+  /** What a reader of its findings should know about how it is graded. */
+  note?: string;
 }
 
 export const KNOWN_CLIENTS: readonly KnownClient[] = [
@@ -30,5 +34,29 @@ export const KNOWN_CLIENTS: readonly KnownClient[] = [
       ['curl', ['--version']],
       ['openssl', ['version']],
     ],
+  },
+  {
+    id: 'guide-recipe-box-urls',
+    name: "the guide's recipe with Box's own URL, intercepted",
+    command: 'bash clients/guide-recipe-box-urls.sh',
+    kitArgs: ['--intercept'],
+    note: "The same script as the recipe above, with Box's upload URL written in: its statuses should be the recipe's, and the tests check that they are.",
+    versionCommands: [
+      ['curl', ['--version']],
+      ['openssl', ['version']],
+    ],
+  },
+  {
+    id: 'rclone',
+    name: "rclone's Box backend (copyto), as it ships, intercepted",
+    command: 'bash clients/rclone.sh',
+    // rclone sends files up to its cutoff (at least 50,000,000 bytes) in one request: parts of 16 MiB make
+    // every scenario's file of 3 parts or more an upload session.
+    kitArgs: ['--intercept', '--part-size', '16777216'],
+    note:
+      'rclone sends a file up to its upload cutoff (at least 50,000,000 bytes) in one request, which the simulated server does not take: on the ' +
+      "scenarios' 1000-byte file it makes no upload session, and no part rule is judged on that run. Its default 4 transfers take parts from " +
+      'one pool and each retries its own part, so whether a new part starts before a retry (C-RETRY-FIRST) varies from run to run.',
+    versionCommands: [['rclone', ['version']]],
   },
 ];

@@ -1,5 +1,5 @@
 import { SERVER_LIMITS, type SimulatedServerOptions, startSimulatedServer } from '../server/app.ts';
-import { integerOption, parseCommandLine, usageError } from './args.ts';
+import { integerOption, invocation, parseCommandLine, usageError } from './args.ts';
 
 type Budget = 'sessionTtlMs' | 'fileTtlMs' | 'maxSessions' | 'maxParts' | 'maxFiles' | 'trafficBudgetBytes' | 'maxUrlBytes' | 'maxHeaderBytes';
 
@@ -17,7 +17,7 @@ const BUDGETS: { flag: string; key: Budget; seconds?: true; what: string }[] = [
 
 const defaultOf = (budget: (typeof BUDGETS)[number]) => (budget.seconds ? SERVER_LIMITS[budget.key] / 1000 : SERVER_LIMITS[budget.key]);
 
-const USAGE = `Usage: npm run server -- [options]
+const USAGE = `Usage: ${invocation('server')} [options]
 
 Runs the simulated Box upload server on 127.0.0.1 until interrupted, with its fault control API, so that
 a client test suite in any language can use it. Prints the API base URL on the first line.

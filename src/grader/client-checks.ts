@@ -15,10 +15,10 @@ import {
   PARALLEL_MIN,
   PARALLEL_MIN_MEAN,
   RETRY_AFTER_SLACK_MS,
-  RETRY_FIRST_SETTLE_MS,
+  RETRY_FIRST_TOLERANCE_MS,
   SLOW_SERVER_MS,
 } from '../protocol/rules.ts';
-import { type FaultReportEntry, describeFault } from '../server/faults.ts';
+import { type FaultInstruction, type FaultReportEntry, describeFault, persists } from '../server/faults.ts';
 import type { Exchange } from '../server/recorder.ts';
 import type { BlockedRule, Finding, FindingsAttachment } from './findings.ts';
 import { inFlight } from './in-flight.ts';
@@ -401,7 +401,6 @@ const CLIENT_CHECKS: Readonly<Record<ClientRuleId, Check>> = {
     for (const failed of failures) {
       const retry = followUp(view, failed);
       if (!retry) {
-        // Left as it failed: why the run goes no further, if it does not (the rules it never shows are blocked by this one).
         drafts.push({ ...at(failed, `${describeExchange(failed)} was never retried`, null), stops: true });
         continue;
       }
@@ -422,19 +421,19 @@ const CLIENT_CHECKS: Readonly<Record<ClientRuleId, Check>> = {
     );
     if (failures.length === 0) return notApplicable('no part upload failed');
     const firsts = firstAttempts(view);
-    // A failure answered soon after a part arrived may overtake parts the client started before it saw the
-    // failure and that are still on their way: only a failure answered RETRY_FIRST_SETTLE_MS after the last
-    // first attempt it followed is judged.
+    // The server cannot tell what the client had started or seen when events are closer together than the
+    // tolerance: only failures answered that long after the last first attempt before them are judged, and
+    // only first attempts arriving that long after the failed answer jump the retry.
     const settled = failures.filter((failed) => {
       const lastArrival = Math.max(...firsts.filter((first) => first.startMs <= failed.endMs).map((first) => first.startMs));
-      return failed.endMs - lastArrival >= RETRY_FIRST_SETTLE_MS;
+      return failed.endMs - lastArrival >= RETRY_FIRST_TOLERANCE_MS;
     });
-    if (settled.length === 0) return notApplicable(`every part failure was answered within ${RETRY_FIRST_SETTLE_MS} ms of a part's arrival`);
+    if (settled.length === 0) return notApplicable(`every part failure was answered within ${RETRY_FIRST_TOLERANCE_MS} ms of a part's arrival`);
     const drafts: Draft[] = [];
     for (const failed of settled) {
       const retry = followUp(view, failed);
       const until = retry?.startMs ?? Infinity;
-      const jumped = firsts.find((first) => first.startMs > failed.endMs && first.startMs < until);
+      const jumped = firsts.find((first) => first.startMs > failed.endMs + RETRY_FIRST_TOLERANCE_MS && first.startMs < until);
       if (jumped)
         drafts.push(at([failed, jumped], `${describeExchange(jumped)} started after ${describeExchange(failed)} failed and before it was retried`, null));
     }
@@ -529,7 +528,6 @@ const CLIENT_CHECKS: Readonly<Record<ClientRuleId, Check>> = {
       const retryAfter = retryAfterOf(answer);
       const next = view.commits.find((commit) => commit.seq > answer.seq && commit.startMs >= answer.endMs);
       if (!next) {
-        // The client gave up at the 202: that is why the run went no further.
         drafts.push({ ...at(answer, `after ${describeExchange(answer)} with Retry-After ${retryAfter}, the client never committed again`, null), stops: true });
         continue;
       }
@@ -629,8 +627,24 @@ const CLIENT_CHECKS: Readonly<Record<ClientRuleId, Check>> = {
 };
 
 /** Planned faults that never fired: the scenario could not put the client in the situation it describes. */
-export function unfiredFaults(run: ClientRun): string[] {
-  return run.faults.filter((entry) => entry.fired === 0).map((entry) => describeFault(entry.instruction));
+export function unfiredFaults(run: ClientRun): FaultReportEntry[] {
+  return run.faults.filter((entry) => entry.fired === 0);
+}
+
+/** The rules whose situation a fault creates: where it never fires, they cannot be judged. */
+function provokedBy({ op, action }: FaultInstruction): ClientRuleId[] {
+  if (op === 'create' || op === 'commit') {
+    if (action.kind === 'rate-limit') return ['C-RATE-LIMIT'];
+    return action.kind === 'retry-later' ? ['C-COMMIT-RETRY-AFTER'] : [];
+  }
+  switch (action.kind) {
+    case 'delay':
+      return ['C-PARALLEL-MIN'];
+    case 'overlap':
+      return ['C-OVERLAP-NOT-PERSISTED', 'C-RETRY-FIRST'];
+    default:
+      return persists(action) ? ['C-RECOVER-STORED', 'C-RETRY', 'C-RETRY-FIRST'] : ['C-RETRY', 'C-RETRY-FIRST'];
+  }
 }
 
 /**
@@ -646,9 +660,11 @@ export function judgeRun(run: ClientRun, runId: string): RunJudgement {
   const observations = new Map<ClientRuleId, Observation>();
   for (const id of CLIENT_RULE_IDS) {
     let observation = CLIENT_CHECKS[id](view);
-    // The situation the rule needs did not arise because a planned fault never fired: the client skipped that request.
-    if (observation.kind === 'not-applicable' && unfired.length > 0)
-      observation = unobserved(`the planned fault (${unfired.join('; ')}) never fired because the client never sent that request`);
+    // The situation the rule needs did not arise because a planned fault that creates it never fired: the
+    // client never sent that request.
+    const missed = unfired.filter(({ instruction }) => provokedBy(instruction).includes(id)).map(({ instruction }) => describeFault(instruction));
+    if (observation.kind === 'not-applicable' && missed.length > 0)
+      observation = unobserved(`the planned fault (${missed.join('; ')}) never fired because the client never sent that request`);
     observations.set(id, observation);
   }
   const refusals = run.traffic.filter((exchange) => isRefusal(exchange) && !isInjectedRefusal(exchange));
@@ -695,7 +711,7 @@ export function judgeRun(run: ClientRun, runId: string): RunJudgement {
         : `${observation.what}, though the server accepted every request it made${injected.length > 0 ? ' but the injected faults' : ''} (exit code ${run.exit.code})`;
     verdicts[id] = { status: 'failed', findings: [finding(id, { requests: unexplained ? [unexplained.seq] : [], message })] };
   }
-  return { runId, verdicts, unfired };
+  return { runId, verdicts, unfired: unfired.map(({ instruction }) => describeFault(instruction)) };
 }
 
 /** What a run's judgement contributes to the reports: its findings and blocked rules, as data. */

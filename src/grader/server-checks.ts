@@ -4,7 +4,7 @@
  */
 import type { JsonResponse } from '../http/transport.ts';
 import { isSha1Hex } from '../protocol/digest.ts';
-import type { UploadPart } from '../protocol/shapes.ts';
+import type { ExpectedPart } from '../probe/exchange.ts';
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -46,45 +46,96 @@ export function partRecordProblem(response: JsonResponse, sent: { offset: number
   return undefined;
 }
 
-const sameSpan = (a: { offset: unknown; size: unknown }, b: UploadPart) => a.offset === b.offset && a.size === b.size;
-
-/** A list-parts page holding exactly `expected` (as a set), with `total_count`. */
-export function partsPageProblem(response: JsonResponse, expected: readonly UploadPart[], totalCount: number): string | undefined {
-  if (response.status !== 200) return `expected HTTP 200, got HTTP ${response.status}`;
-  const body = response.body;
-  if (!isRecord(body) || !Array.isArray(body.entries)) return `the answer has no "entries" array: ${response.text.slice(0, 200)}`;
-  if (body.total_count !== totalCount) return `total_count is ${JSON.stringify(body.total_count)}, ${totalCount} part(s) are stored`;
-  const entries = body.entries.filter(isRecord);
-  if (entries.length !== body.entries.length) return 'an entry is not an object';
-  for (const part of expected) {
-    const found = entries.filter((entry) => sameSpan(entry as { offset: unknown; size: unknown }, part));
-    if (found.length !== 1) return `the part at offset ${part.offset} is listed ${found.length} times`;
-    const entry = found[0] ?? {};
-    if (entry.part_id !== part.part_id || entry.sha1 !== part.sha1)
-      return `the part at offset ${part.offset} is listed as ${JSON.stringify(entry)}, stored as ${JSON.stringify(part)}`;
-  }
-  if (entries.length !== expected.length)
-    return `${entries.length} entries listed, expected ${expected.length}: ${JSON.stringify(entries.map((entry) => entry.offset))}`;
+/** How an entry differs from the part the kit sent there, or undefined: offset and size as sent, sha1 as sent (or as the server first answered it), the part_id it answered. */
+export function listedPartProblem(entry: Record<string, unknown>, part: ExpectedPart): string | undefined {
+  if (entry.size !== part.size) return `the part at offset ${part.offset} is listed with size ${JSON.stringify(entry.size)}, ${part.size} bytes were sent`;
+  if (entry.sha1 !== part.sha1 && (part.answeredSha1 === undefined || entry.sha1 !== part.answeredSha1))
+    return `the part at offset ${part.offset} is listed with sha1 ${JSON.stringify(entry.sha1)}, the bytes sent hash to ${part.sha1}`;
+  if (part.partId !== undefined && entry.part_id !== part.partId)
+    return `the part at offset ${part.offset} is listed with part_id ${JSON.stringify(entry.part_id)}, the server answered ${part.partId} when it was stored`;
   return undefined;
 }
 
-/** GET status: the upload_session, with `num_parts_processed` counting the stored parts. */
-export function sessionStatusProblem(response: JsonResponse, sessionId: string, processed: number): string | undefined {
+/**
+ * Entries listed (from one page or several) against the parts the kit had acknowledged: each entry one of
+ * them, none twice, and, when `complete`, every one of them.
+ */
+export function listedPartsProblem(entries: readonly unknown[], expected: readonly ExpectedPart[], complete: boolean): string | undefined {
+  const byOffset = new Map(expected.map((part) => [part.offset, part]));
+  const seen = new Set<number>();
+  for (const entry of entries) {
+    if (!isRecord(entry)) return `an entry is not an object: ${JSON.stringify(entry)}`;
+    const part = typeof entry.offset === 'number' ? byOffset.get(entry.offset) : undefined;
+    if (!part) return `an entry at offset ${JSON.stringify(entry.offset)} is listed, but no part was stored there`;
+    if (seen.has(part.offset)) return `the part at offset ${part.offset} is listed twice`;
+    seen.add(part.offset);
+    const problem = listedPartProblem(entry, part);
+    if (problem) return problem;
+  }
+  if (complete && seen.size < expected.length) {
+    const missing = expected.filter((part) => !seen.has(part.offset)).map((part) => part.offset);
+    return `${missing.length} stored part(s) are not listed, at offsets ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}`;
+  }
+  return undefined;
+}
+
+/**
+ * One list-parts page: 200 with `entries` and `total_count` = the parts acknowledged; the entries are
+ * acknowledged parts, none twice; a page whose size is known (the `limit` asked for, or the one the
+ * answer states) holds as many as remain from its offset.
+ */
+export function partsPageProblem(
+  response: JsonResponse,
+  expected: readonly ExpectedPart[],
+  query: { offset?: number; limit?: number } = {},
+): string | undefined {
+  if (response.status !== 200) return `expected HTTP 200, got HTTP ${response.status}`;
+  const body = response.body;
+  if (!isRecord(body) || !Array.isArray(body.entries)) return `the answer has no "entries" array: ${response.text.slice(0, 200)}`;
+  if (body.total_count !== expected.length) return `total_count is ${JSON.stringify(body.total_count)}, ${expected.length} part(s) were stored`;
+  const listed = listedPartsProblem(body.entries, expected, false);
+  if (listed) return listed;
+  const offset = query.offset ?? 0;
+  const pageSize = query.limit ?? (Number.isSafeInteger(body.limit) && (body.limit as number) > 0 ? (body.limit as number) : undefined);
+  const due = pageSize === undefined ? undefined : Math.max(0, Math.min(pageSize, expected.length - offset));
+  if (due !== undefined && body.entries.length !== due)
+    return `the page at offset ${offset}${query.limit === undefined ? '' : ` with limit ${query.limit}`} holds ${body.entries.length} part(s), ${due} expected of the ${expected.length} stored`;
+  return undefined;
+}
+
+/**
+ * GET status: the upload_session, with `num_parts_processed` counting the parts acknowledged; with
+ * `atMost`, not yet all of them (a server may still be processing parts, as its 202 commits say) but never more.
+ */
+export function sessionStatusProblem(response: JsonResponse, sessionId: string, processed: number, atMost = false): string | undefined {
   if (response.status !== 200) return `expected HTTP 200, got HTTP ${response.status}`;
   const body = response.body;
   if (!isRecord(body) || body.type !== 'upload_session') return `the answer is not an upload_session: ${response.text.slice(0, 200)}`;
   if (body.id !== sessionId) return `id is ${JSON.stringify(body.id)}, not ${sessionId}`;
-  if (body.num_parts_processed !== processed) return `num_parts_processed is ${JSON.stringify(body.num_parts_processed)}, ${processed} part(s) are stored`;
+  const counted = body.num_parts_processed;
+  if (!Number.isSafeInteger(counted) || (counted as number) < 0) return `num_parts_processed is ${JSON.stringify(counted)}, not a count`;
+  if ((counted as number) > processed) return `num_parts_processed is ${String(counted)}, only ${processed} part(s) were stored`;
+  if (!atMost && counted !== processed) return `num_parts_processed is ${String(counted)}, ${processed} part(s) were stored`;
   return undefined;
 }
 
-/** 201 `{entries: [file]}` with a file of `size` bytes and, when known, the content's SHA-1. */
+/** 201 `{entries: [file]}` with a file of `size` bytes and, when given, the content's SHA-1 as its sha1. */
 export function committedFileProblem(response: JsonResponse, size: number, sha1?: string): string | undefined {
   if (response.status !== 201) return `expected HTTP 201, got HTTP ${response.status}`;
   const file = (response.body as { entries?: unknown[] } | undefined)?.entries?.[0];
   if (!isRecord(file)) return `the answer has no file entry: ${response.text.slice(0, 200)}`;
   if (file.type !== 'file' || typeof file.id !== 'string') return `the entry is not a file with an id: ${JSON.stringify(file)}`;
   if (file.size !== size) return `the file's size is ${JSON.stringify(file.size)}, ${size} bytes were uploaded`;
-  if (sha1 !== undefined && typeof file.sha1 === 'string' && file.sha1 !== sha1) return `the file's sha1 is ${file.sha1}, the uploaded bytes hash to ${sha1}`;
+  if (sha1 !== undefined && file.sha1 !== sha1) return `the file's sha1 is ${JSON.stringify(file.sha1)}, the uploaded bytes hash to ${sha1}`;
+  return undefined;
+}
+
+/** A 200 download (`GET /files/{id}/content`) holding exactly the bytes uploaded. */
+export function downloadedContentProblem(response: JsonResponse, size: number, sha1: string): string | undefined {
+  if (response.status !== 200) return `expected HTTP 200, got HTTP ${response.status}`;
+  const content = response.content;
+  if (!content) return 'the download was not hashed';
+  if (content.length !== size) return `the file's content is ${content.length} bytes, ${size} were uploaded`;
+  if (content.sha1 !== sha1) return `the file's content hashes to ${content.sha1}, the uploaded bytes to ${sha1}`;
   return undefined;
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Agent, type Dispatcher, getGlobalDispatcher, request } from 'undici';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -7,6 +8,8 @@ export interface HttpRequest {
   url: string;
   headers: Record<string, string>;
   body?: Uint8Array | string;
+  /** Hash a 2xx answer's body instead of keeping it (downloads): the answer then has `content` and an empty `text`. */
+  hashResponseBody?: boolean;
 }
 
 export interface JsonResponse {
@@ -16,6 +19,8 @@ export interface JsonResponse {
   body: unknown;
   /** The body as received (for evidence, and for bodies that are not JSON). */
   text: string;
+  /** Length and hex SHA-1 of the body, when the request asked for them (`hashResponseBody`). */
+  content?: { length: number; sha1: string };
 }
 
 /** One HTTP exchange; a network failure comes back as `{ok: false}` instead of a throw. */
@@ -45,10 +50,23 @@ export function undiciTransport(options: UndiciTransportOptions = {}): Transport
     ? undefined
     : new Agent({ connections: options.connections ?? 8, headersTimeout: timeout, bodyTimeout: timeout, keepAliveTimeout: 10_000 });
   return {
-    async send({ method, url, headers, body }) {
+    async send({ method, url, headers, body, hashResponseBody }) {
       const dispatcher: Dispatcher = own ?? getGlobalDispatcher();
       try {
         const res = await request(url, { method, headers, body, dispatcher });
+        // Only a success is a download; an error answer is kept as text, to be read and judged.
+        if (hashResponseBody && res.statusCode >= 200 && res.statusCode < 300) {
+          const hash = createHash('sha1');
+          let length = 0;
+          for await (const chunk of res.body as AsyncIterable<Buffer>) {
+            hash.update(chunk);
+            length += chunk.length;
+          }
+          return {
+            ok: true,
+            response: { status: res.statusCode, headers: res.headers, body: undefined, text: '', content: { length, sha1: hash.digest('hex') } },
+          };
+        }
         const text = await res.body.text();
         return { ok: true, response: { status: res.statusCode, headers: res.headers, body: parseJson(text), text } };
       } catch (error) {

@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import type { ClientOutcome, ClientUnderTest } from '../adapters/client.ts';
+import { type ClientOutcome, type ClientUnderTest, KitError } from '../adapters/client.ts';
 import { type ClientRun, type RunJudgement, judgeRun } from '../grader/client-checks.ts';
 import { startSimulatedServer } from '../server/app.ts';
 import type { FaultInstruction } from '../server/faults.ts';
 import { writeSeededFile, writeSparseFile } from './source-file.ts';
+import { type ProxyLog, noRequestProblem } from '../intercept/evidence.ts';
+import type { Interceptor } from '../intercept/interceptor.ts';
 
 /** The situation a client is put in: what a scenario's Given steps describe. */
 export interface RunSetup {
@@ -25,6 +27,8 @@ export interface RunContext {
   /** Per client run, and per started GiB of the file for files over 1 GiB. */
   timeoutMs: number;
   seed: string;
+  /** --intercept: the client goes through a proxy answering Box's own hosts. */
+  intercept?: Promise<Interceptor>;
 }
 
 export interface RecordedRun {
@@ -36,6 +40,8 @@ export interface RecordedRun {
   serverBaseUrl: string;
   /** The run judged on every client rule, once. */
   judgement: RunJudgement;
+  /** With --intercept: where the client went through the proxy. */
+  proxyLog?: ProxyLog;
 }
 
 export function runIdOf(setup: RunSetup): string {
@@ -73,15 +79,24 @@ export async function runClientOnce(client: ClientUnderTest, setup: RunSetup, co
     server.setFaultPlan({ instructions: setup.faults });
     runCounter += 1;
     const fileName = `conformance-${process.pid}-${runCounter}.bin`;
-    const outcome = await client.upload({
-      baseUrl: server.baseUrl,
-      token: context.token,
-      file: source.path,
-      fileName,
-      folderId: context.folderId,
-      timeoutMs: runTimeoutMs(context.timeoutMs, setup.fileSize),
-    });
+    const intercepted = context.intercept ? await (await context.intercept).start(server) : undefined;
+    let outcome: ClientOutcome;
+    let proxyLog: ProxyLog | undefined;
+    try {
+      outcome = await client.upload({
+        baseUrl: intercepted?.baseUrl ?? server.baseUrl,
+        token: context.token,
+        file: source.path,
+        fileName,
+        folderId: context.folderId,
+        timeoutMs: runTimeoutMs(context.timeoutMs, setup.fileSize),
+        proxy: intercepted?.access,
+      });
+    } finally {
+      proxyLog = await intercepted?.finish();
+    }
     const traffic = server.traffic();
+    if (proxyLog && traffic.length === 0) throw new KitError(noRequestProblem(proxyLog));
     const created = traffic.find((exchange) => exchange.op === 'commit' && exchange.status === 201);
     const entry = (created?.responseBody as { entries?: { id?: unknown }[] } | undefined)?.entries?.[0];
     const stored = typeof entry?.id === 'string' ? server.storedFile(entry.id) : undefined;
@@ -97,7 +112,7 @@ export async function runClientOnce(client: ClientUnderTest, setup: RunSetup, co
       stored: stored ? { size: stored.entry.size, sha1: stored.entry.sha1 } : undefined,
     };
     const runId = runIdOf(setup);
-    return { runId, setup, run, outcome, serverBaseUrl: server.baseUrl, judgement: judgeRun(run, runId) };
+    return { runId, setup, run, outcome, serverBaseUrl: server.baseUrl, proxyLog, judgement: judgeRun(run, runId) };
   } finally {
     await server.close();
   }

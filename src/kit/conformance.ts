@@ -19,6 +19,7 @@ import {
 } from '../grader/results.ts';
 import { type ConformanceReport, consoleSummary, writeReports } from '../grader/reports.ts';
 import { type Transport, undiciTransport } from '../http/transport.ts';
+import { DEFAULT_ANSWER_BUDGET_MS, KIT_ERROR_MEDIA_TYPE } from '../probe/budget.ts';
 import type { ServerTarget } from '../probe/probe.ts';
 import { rulesFor } from '../protocol/rules.ts';
 import { type Recording, readRecording, recordingTransport, writeRecording } from '../record/recording.ts';
@@ -57,6 +58,12 @@ export interface ConformanceOptions {
   expectedFailures?: readonly string[];
   /** Per client run. */
   timeoutMs: number;
+  /** Per server answer, 429 and 202 Retry-After waits included (default 120 s): --timeout for server runs. */
+  answerTimeoutMs?: number;
+  /** Run the client command through the kit's proxy, which answers Box's own hosts (--intercept). */
+  intercept?: boolean;
+  /** part_size of the client runs (--part-size); each scenario's own when absent. */
+  partSize?: number;
   /** Progress and summary lines. */
   print: (line: string) => void;
 }
@@ -85,7 +92,11 @@ interface ServerSide {
 
 const randomId = (bytes: number) => randomBytes(bytes).toString('hex');
 
+/** Parts the embedded simulated server hands out when it is graded: small, so that paging past a default page of 100 parts stays cheap. */
+const EMBEDDED_PART_SIZE = 256 * 1024;
+
 async function serverSide(options: ConformanceOptions): Promise<ServerSide> {
+  const answerBudgetMs = options.answerTimeoutMs ?? DEFAULT_ANSWER_BUDGET_MS;
   if (options.replay !== undefined) {
     const recording = await readRecording(resolve(options.replay));
     const { REPLAY_TOKEN, replayTransport } = await import('../record/replay.ts');
@@ -98,6 +109,7 @@ async function serverSide(options: ConformanceOptions): Promise<ServerSide> {
       namePrefix: recording.run.namePrefix,
       seed: recording.run.seed,
       transport,
+      answerBudgetMs,
     };
     return {
       target,
@@ -111,7 +123,7 @@ async function serverSide(options: ConformanceOptions): Promise<ServerSide> {
   const run = { seed: randomId(8), namePrefix: `conformance-${randomId(3)}-`, folderId: options.server?.folderId ?? '0' };
   if (options.server) {
     const remote = options.server;
-    const live = undiciTransport({ connections: 8 });
+    const live = undiciTransport({ connections: 8, timeoutMs: answerBudgetMs });
     const reachable = await live.send({ method: 'GET', url: remote.baseUrl, headers: {} });
     if (!reachable.ok) {
       await live.close();
@@ -120,7 +132,7 @@ async function serverSide(options: ConformanceOptions): Promise<ServerSide> {
     const recorder = remote.record === undefined ? undefined : recordingTransport(live, remote.token, [remote.token]);
     const transport: Transport = recorder ?? live;
     return {
-      target: { baseUrl: remote.baseUrl, apiBaseUrl: remote.apiBaseUrl, token: remote.token, transport, ...run },
+      target: { baseUrl: remote.baseUrl, apiBaseUrl: remote.apiBaseUrl, token: remote.token, transport, answerBudgetMs, ...run },
       name: remote.baseUrl,
       finish: async (kit) => {
         await transport.close();
@@ -136,10 +148,10 @@ async function serverSide(options: ConformanceOptions): Promise<ServerSide> {
     };
   }
   const token = randomId(16);
-  const server = await startSimulatedServer({ token });
-  const transport = undiciTransport({ connections: 8 });
+  const server = await startSimulatedServer({ token, partSize: EMBEDDED_PART_SIZE });
+  const transport = undiciTransport({ connections: 8, timeoutMs: answerBudgetMs });
   return {
-    target: { baseUrl: server.baseUrl, apiBaseUrl: server.baseUrl, token, transport, ...run },
+    target: { baseUrl: server.baseUrl, apiBaseUrl: server.baseUrl, token, transport, answerBudgetMs, ...run },
     name: 'the embedded simulated server',
     finish: async () => {
       await transport.close();
@@ -179,6 +191,8 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   const worldParameters: KitWorldParameters = {
     client: options.clientCommand === undefined ? { kind: 'reference' } : { kind: 'command', command: options.clientCommand },
     timeoutMs: options.timeoutMs,
+    intercept: options.intercept ?? false,
+    partSize: options.partSize ?? null,
     token: randomId(16),
     folderId: '0',
     seed: randomId(8),
@@ -239,7 +253,9 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
     durationMs: Math.round(performance.now() - started),
   };
   await writeReports(reportDir, report, scenarios);
-  const kitError = scenarios.find((scenario) => scenario.message.includes(KIT_ERROR_MARKER))?.message.split(KIT_ERROR_MARKER)[1];
+  const kitError =
+    scenarios.find((scenario) => scenario.message.includes(KIT_ERROR_MARKER))?.message.split(KIT_ERROR_MARKER)[1] ??
+    scenarios.flatMap((scenario) => scenario.attachments).find((attachment) => attachment.mediaType === KIT_ERROR_MEDIA_TYPE)?.body;
   options.print('');
   if (recordingPath) options.print(`recorded ${recordingPath}`);
   options.print(consoleSummary(report));

@@ -24,7 +24,7 @@ export const BOX_PART_SIZES: readonly number[] = [8 * 1024 * 1024, 32 * 1024 * 1
 export type FaultKind = '503' | '429' | 'drop' | 'overlap';
 
 export interface GeneratedCase {
-  /** The session's part size; GENERATED_PART_SIZE when absent. */
+  /** The session's part size; the run's (GENERATED_PART_SIZE unless --part-size) when absent. */
   partSize?: number;
   fileSize: number;
   /** First attempts of these parts (1-based) fail this way. */
@@ -62,9 +62,9 @@ export function boxPartSizeCaseArbitrary(): fc.Arbitrary<GeneratedCase> {
   );
 }
 
-/** The cases the run draws from: the kit's small parts, and with `large` Box's part sizes too. */
-export function casesArbitrary(large: boolean): fc.Arbitrary<GeneratedCase> {
-  const small = generatedCaseArbitrary(GENERATED_PART_SIZE);
+/** The cases the run draws from: the kit's small parts (or the given part size), and with `large` Box's part sizes too. */
+export function casesArbitrary(large: boolean, partSize = GENERATED_PART_SIZE): fc.Arbitrary<GeneratedCase> {
+  const small = generatedCaseArbitrary(partSize);
   return large ? fc.oneof(small, boxPartSizeCaseArbitrary()) : small;
 }
 
@@ -112,12 +112,13 @@ export type GeneratedOutcome =
 export async function checkGeneratedCases(
   client: ClientUnderTest,
   context: RunContext,
-  options: { runs: number; seed: number; large?: boolean },
+  options: { runs: number; seed: number; partSize?: number; large?: boolean },
 ): Promise<GeneratedOutcome> {
+  const smallPartSize = options.partSize ?? GENERATED_PART_SIZE;
   const mustRules = rulesFor('client').filter((rule) => rule.level === 'MUST');
   const failuresByCase = new Map<string, Record<string, Finding[]>>();
-  const property = fc.asyncProperty(casesArbitrary(options.large ?? false), async (generated) => {
-    const partSize = generated.partSize ?? GENERATED_PART_SIZE;
+  const property = fc.asyncProperty(casesArbitrary(options.large ?? false, smallPartSize), async (generated) => {
+    const partSize = generated.partSize ?? smallPartSize;
     const { judgement } = await runClientOnce(client, { fileSize: generated.fileSize, partSize, faults: faultsFor(generated) }, context);
     const failures: Record<string, Finding[]> = {};
     for (const rule of mustRules) {
@@ -138,7 +139,7 @@ export async function checkGeneratedCases(
     runs: options.runs,
     seed: options.seed,
     counterexample,
-    description: describeCase(counterexample),
+    description: describeCase(counterexample, counterexample.partSize ?? smallPartSize),
     shrinks: details.numShrinks,
     failures: failures ?? {},
   };

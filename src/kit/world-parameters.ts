@@ -3,6 +3,10 @@
 export type KitWorldParameters = {
   client: { kind: 'reference' } | { kind: 'command'; command: string };
   timeoutMs: number;
+  /** --intercept: the command runs with the kit's proxy answering Box's own hosts. */
+  intercept: boolean;
+  /** --part-size: the part_size of every client run, in place of the one a scenario's Background names. */
+  partSize: number | null;
   /** A token made up for this run; the embedded server accepts only it. */
   token: string;
   folderId: string;

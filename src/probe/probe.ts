@@ -1,17 +1,21 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type HttpMethod, type HttpRequest, type JsonResponse, type Transport, describeResponse } from '../http/transport.ts';
-import { contentRangeFor } from '../protocol/content-range.ts';
+import { type HttpMethod, type HttpRequest, type JsonResponse, type SendResult, type Transport, describeResponse } from '../http/transport.ts';
+import { contentRangeFor, parseContentRange } from '../protocol/content-range.ts';
 import { digestHeaderFor, sha1Of } from '../protocol/digest.ts';
-import { partAt } from '../protocol/parts.ts';
-import type { UploadPart, UploadSession } from '../protocol/shapes.ts';
+import { partAt, totalPartsFor } from '../protocol/parts.ts';
+import { type UploadPart, type UploadSession, unusableSessionProblem } from '../protocol/shapes.ts';
 import { seededBytes } from '../protocol/seeded-bytes.ts';
 import { parseRetryAfter } from '../uploader/retry.ts';
+import { AnswerDeadline, DEFAULT_ANSWER_BUDGET_MS, GaveUpWaiting } from './budget.ts';
+import { type Credentials, type ExpectedPart, type Expectation, type ProbeExchange, changesState } from './exchange.ts';
+
+export type { Credentials } from './exchange.ts';
 
 /** A server the kit grades: where it is, how to reach it, and what it may create there. */
 export interface ServerTarget {
   /** API base, e.g. https://upload.box.com/api/2.0 */
   baseUrl: string;
-  /** Where `DELETE /files/{id}` goes to remove a committed file (Box's API host for Box's upload host). */
+  /** Where `DELETE /files/{id}` and `GET /files/{id}/content` go (Box's API host for Box's upload host). */
   apiBaseUrl: string;
   token: string;
   folderId: string;
@@ -20,23 +24,23 @@ export interface ServerTarget {
   /** Bytes of every uploaded file derive from it, so that a recorded run can be replayed. */
   seed: string;
   transport: Transport;
+  /** The longest the kit waits for one answer, 429 and 202 Retry-After waits included (default 120 s). */
+  answerBudgetMs?: number;
 }
 
-/** Which Authorization header a request carries. */
-export type Credentials = 'token' | 'none' | 'wrong';
 export const WRONG_TOKEN = 'not-the-token-0000';
-/** How many 429 answers in a row the probe waits out before it takes one as the answer. */
-const MAX_RATE_LIMITED = 5;
-
-/** One exchange as a step saw it: the request in words, and the answer. */
-export interface ProbeExchange {
-  request: string;
-  response?: JsonResponse;
-  failure?: string;
-}
+/** What every request without the right token must get. */
+const AUTH_REFUSAL: Expectation = { kind: 'refusal', rule: 'S-AUTH', status: 401 };
 
 /** The smallest file Box accepts in a session is 20 MB; the kit's files are a little larger. */
 export const PROBE_FILE_SIZE = 21_000_000;
+/** Parts the kit sends at once when it only needs them stored (as a client would: 3 to 5). */
+const STORE_CONCURRENCY = 4;
+/** Server errors Box documents as transient: a request that should succeed is asked again, this many times. */
+const TRANSIENT_ERRORS = new Set([500, 502, 503, 504]);
+const MAX_TRANSIENT_RETRIES = 2;
+/** Box's largest list-parts page. */
+export const MAX_LIST_LIMIT = 1000;
 
 /** A session the probe opened, with the file it stands for. */
 export interface ProbeSession {
@@ -48,13 +52,73 @@ export interface ProbeSession {
 }
 
 /**
- * Crafted requests to a server under test: each call is one HTTP exchange, kept for evidence. Tracks
- * what it opened and created so that `cleanUp` leaves a live server as it found it.
+ * A scenario could not be judged because the server broke another rule first (it would not open a
+ * session, store a correct part, list parts, ...): the scenario's rules are `blocked` by those.
+ */
+export class Blocked extends Error {
+  override readonly name = 'Blocked';
+  constructor(
+    readonly blockedBy: readonly string[],
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The server gave no answer at all (the connection failed or was dropped). */
+export class NoAnswer extends Error {
+  override readonly name = 'NoAnswer';
+}
+
+/** The kit's picture of a session: the parts it sent that the server acknowledged. */
+interface SessionModel {
+  state: 'open' | 'closed';
+  readonly parts: Map<number, ExpectedPart>;
+  /** From this exchange on, the session may hold what the kit did not mean to store: stateful answers are not judged. */
+  divergedAt?: number;
+}
+
+/** A listing followed page by page. */
+export interface Listing {
+  entries: Record<string, unknown>[];
+  /** total_count of every page, in order. */
+  totalCounts: unknown[];
+  /** The pages' exchange indexes. */
+  requests: number[];
+}
+
+export interface SendSpec {
+  method: HttpMethod;
+  url: string;
+  headers?: Record<string, string>;
+  body?: Uint8Array | string;
+  credentials?: Credentials;
+  expect?: Expectation;
+  /** The upload session the request is about. */
+  session?: string;
+  hashResponseBody?: boolean;
+  /** The body's hex SHA-1, when the caller has it already. */
+  bodySha1?: string;
+  /** Share an answer's budget across several requests (a commit and the 202s before its answer). */
+  deadline?: AnswerDeadline;
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const seconds = (ms: number) => Math.round(ms / 100) / 10;
+
+/**
+ * Crafted requests to a server under test. Every exchange is kept with what the kit sent and what it
+ * expects back (src/probe/exchange.ts), so that every answer can be judged; the expectations come from
+ * what the kit sent, never from the server's own answers. Tracks what it opened and created so that
+ * `cleanUp` leaves a live server as it found it. Waits out 429s (and a commit's 202s) for as long as the
+ * server asks, within the answer budget.
  */
 export class ServerProbe {
   readonly exchanges: ProbeExchange[] = [];
+  readonly #models = new Map<string, SessionModel>();
   readonly #openSessions = new Map<string, UploadSession>();
   readonly #createdFiles = new Set<string>();
+  readonly #wholeFiles = new Map<string, { sha1: Buffer; size: number }>();
   #files = 0;
 
   constructor(
@@ -62,31 +126,138 @@ export class ServerProbe {
     readonly scenarioTag: string,
   ) {}
 
-  async send(
-    method: HttpMethod,
-    url: string,
-    headers: Record<string, string>,
-    body?: Uint8Array | string,
-    credentials: Credentials = 'token',
-  ): Promise<JsonResponse> {
-    const request: HttpRequest = { method, url, headers: { ...this.#authorization(credentials), ...headers }, body };
-    const described = `${method} ${url}${headers['content-range'] ? ` (Content-Range: ${headers['content-range']})` : ''}`;
+  get budgetMs(): number {
+    return this.target.answerBudgetMs ?? DEFAULT_ANSWER_BUDGET_MS;
+  }
+
+  async send(spec: SendSpec): Promise<JsonResponse> {
+    const credentials = spec.credentials ?? 'token';
+    const headers = { ...this.#authorization(credentials), ...spec.headers };
+    const request: HttpRequest = { method: spec.method, url: spec.url, headers, body: spec.body, hashResponseBody: spec.hashResponseBody };
+    const contentRange = spec.headers?.['content-range'];
+    const described = `${spec.method} ${spec.url}${contentRange ? ` (Content-Range: ${contentRange})` : ''}${
+      credentials === 'none' ? ' without a token' : credentials === 'wrong' ? ' with a wrong token' : ''
+    }`;
+    const parsedRange = parseContentRange(contentRange);
+    const bodyBytes = spec.body === undefined ? Buffer.alloc(0) : typeof spec.body === 'string' ? Buffer.from(spec.body) : spec.body;
+    const deadline = spec.deadline ?? new AnswerDeadline(this.budgetMs, `the answer to ${described}`);
     for (let attempt = 1; ; attempt++) {
-      const result = await this.target.transport.send(request);
-      if (!result.ok) {
-        this.exchanges.push({ request: described, failure: result.failure });
-        throw new Error(`${described}: no answer (${result.failure})`);
+      const exchange: ProbeExchange = {
+        index: this.exchanges.length,
+        request: described,
+        method: spec.method,
+        url: spec.url,
+        credentials,
+        range: parsedRange.ok ? parsedRange.value : undefined,
+        body: { length: bodyBytes.length, sha1: spec.bodySha1 ?? sha1Of(bodyBytes).toString('hex') },
+        session: spec.session,
+        expect: spec.expect ?? { kind: 'any' },
+      };
+      this.exchanges.push(exchange);
+      let result: SendResult;
+      try {
+        result = await deadline.within(this.target.transport.send(request));
+      } catch (error) {
+        if (error instanceof GaveUpWaiting) exchange.gaveUp = true;
+        throw error;
       }
-      this.exchanges.push({ request: described, response: result.response });
-      // A live server's rate limit is not the server's answer to the request: wait as told and ask again.
-      if (result.response.status !== 429 || attempt >= MAX_RATE_LIMITED) return result.response;
-      await sleep(Math.min(parseRetryAfter(result.response.headers['retry-after']) ?? attempt, 60) * 1000);
+      if (!result.ok) {
+        if (/timeout/i.test(result.failure)) {
+          exchange.gaveUp = true;
+          throw new GaveUpWaiting(deadline.waitedFor, deadline.budgetMs, `no answer came: ${result.failure}`);
+        }
+        exchange.failure = result.failure;
+        throw new NoAnswer(`${described}: no answer (${result.failure})`);
+      }
+      exchange.response = result.response;
+      const { status } = result.response;
+      // A rate limit is not the server's answer to the request, nor, for a request that should succeed, a
+      // transient server error (Box: retry 5xx with backoff): wait as told and ask again.
+      const transient = status === 429 || (TRANSIENT_ERRORS.has(status) && exchange.expect.kind !== 'refusal' && attempt <= MAX_TRANSIENT_RETRIES);
+      if (!transient) {
+        this.#learn(exchange, result.response);
+        return result.response;
+      }
+      const retryAfter = parseRetryAfter(result.response.headers['retry-after']);
+      const waitMs = retryAfter === undefined ? Math.min(2 ** (attempt - 1), 30) * 1000 : Math.max(retryAfter * 1000, 200);
+      this.#waitOut(exchange, deadline, waitMs, `the server answered ${status} and the kit would wait ${seconds(waitMs)} s more`);
+      await sleep(waitMs);
     }
+  }
+
+  #waitOut(exchange: ProbeExchange, deadline: AnswerDeadline, waitMs: number, why: string): void {
+    try {
+      deadline.assertCanWait(waitMs, why);
+    } catch (error) {
+      exchange.gaveUp = true;
+      throw error;
+    }
+    exchange.waitedOut = true;
+  }
+
+  /** What an answer tells the kit about the session it concerns. */
+  #learn(exchange: ProbeExchange, response: JsonResponse): void {
+    const model = exchange.session === undefined ? undefined : this.#models.get(exchange.session);
+    if (!model || exchange.session === undefined) return;
+    const accepted = response.status >= 200 && response.status < 300;
+    if (exchange.expect.kind === 'part' && response.status === 200 && exchange.range) {
+      const part = (response.body as { part?: unknown } | undefined)?.part;
+      const partId = isRecord(part) && typeof part.part_id === 'string' && part.part_id !== '' ? part.part_id : undefined;
+      const answeredSha1 = isRecord(part) && typeof part.sha1 === 'string' && part.sha1 !== exchange.body.sha1 ? part.sha1 : undefined;
+      model.parts.set(exchange.range.lo, { offset: exchange.range.lo, size: exchange.body.length, sha1: exchange.body.sha1, partId, answeredSha1 });
+    }
+    if (exchange.expect.kind === 'refusal' && accepted && changesState(exchange.method)) this.diverge(exchange.session, exchange.index);
+    if (exchange.method === 'POST' && response.status === 201) {
+      model.state = 'closed';
+      this.#openSessions.delete(exchange.session);
+      const id = (response.body as { entries?: { id?: unknown }[] } | undefined)?.entries?.[0]?.id;
+      if (typeof id === 'string') this.#createdFiles.add(id);
+    }
+    if (exchange.method === 'DELETE' && response.status === 204) {
+      model.state = 'closed';
+      this.#openSessions.delete(exchange.session);
+    }
+  }
+
+  /** From exchange `index` on, the session may hold what the kit did not mean to store (a rule broken there says what). */
+  diverge(sessionId: string, index: number): void {
+    const model = this.#models.get(sessionId);
+    if (model && (model.divergedAt === undefined || index < model.divergedAt)) model.divergedAt = index;
+  }
+
+  /** Exchange index from which each diverged session's stateful answers are not judged. */
+  divergences(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [id, model] of this.#models) if (model.divergedAt !== undefined) out[id] = model.divergedAt;
+    return out;
   }
 
   #authorization(credentials: Credentials): Record<string, string> {
     if (credentials === 'none') return {};
     return { authorization: `Bearer ${credentials === 'wrong' ? WRONG_TOKEN : this.target.token}` };
+  }
+
+  #model(file: ProbeSession): SessionModel {
+    const model = this.#models.get(file.session.id);
+    if (!model) throw new Error(`session ${file.session.id} was not opened by this probe`);
+    return model;
+  }
+
+  /** The parts the server acknowledged in the session, by offset, as the kit sent them. */
+  expectedParts(file: ProbeSession): ExpectedPart[] {
+    return [...this.#model(file).parts.values()].sort((a, b) => a.offset - b.offset);
+  }
+
+  /** Whether the session's answers are still judged against what the kit sent (open, and not diverged). */
+  #tracked(sessionId: string): boolean {
+    const model = this.#models.get(sessionId);
+    return model?.state === 'open' && model.divergedAt === undefined;
+  }
+
+  /** A request without the token must be refused with 401; with it, `whenTracked` while the session is as the kit made it. */
+  #expectation(sessionId: string, credentials: Credentials, whenTracked: () => Expectation): Expectation {
+    if (credentials !== 'token') return AUTH_REFUSAL;
+    return this.#tracked(sessionId) ? whenTracked() : { kind: 'any' };
   }
 
   nextFileName(): string {
@@ -98,33 +269,47 @@ export class ServerProbe {
     return { folder_id: this.target.folderId, file_name: name, file_size: fileSize };
   }
 
-  async createRaw(body: unknown, credentials: Credentials = 'token'): Promise<JsonResponse> {
-    const response = await this.send(
-      'POST',
-      `${this.target.baseUrl}/files/upload_sessions`,
-      { 'content-type': 'application/json' },
-      JSON.stringify(body),
+  /** POSTs a create; `expect` says what the body was crafted for (default: a valid create, answered with a session). */
+  async createRaw(body: unknown, credentials: Credentials = 'token', expect?: Expectation): Promise<JsonResponse> {
+    const response = await this.send({
+      method: 'POST',
+      url: `${this.target.baseUrl}/files/upload_sessions`,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
       credentials,
-    );
+      expect:
+        expect ??
+        (credentials !== 'token' ? AUTH_REFUSAL : { kind: 'session', fileSize: isRecord(body) && typeof body.file_size === 'number' ? body.file_size : 0 }),
+    });
     const session = response.body as UploadSession | undefined;
-    if (response.status === 201 && typeof session?.id === 'string' && session.session_endpoints) this.#openSessions.set(session.id, session);
+    if (response.status === 201 && unusableSessionProblem(session) === undefined && session) {
+      this.#openSessions.set(session.id, session);
+      this.#models.set(session.id, { state: 'open', parts: new Map() });
+    }
     return response;
   }
 
-  /** Opens a session for a file of at least `minParts` parts (at least 20 MB, as Box requires). */
-  async openSession(minParts = 3): Promise<ProbeSession> {
-    let fileSize = PROBE_FILE_SIZE;
-    for (let tries = 0; tries < 2; tries++) {
+  /**
+   * Opens a session for a file of at least `minParts` parts and at least 20 MB (as Box requires), asking
+   * again for a larger file when the server's part_size makes too few parts.
+   */
+  async openSession(minParts = 3, minFileSize = PROBE_FILE_SIZE): Promise<ProbeSession> {
+    let fileSize = Math.max(minFileSize, PROBE_FILE_SIZE);
+    for (let tries = 0; tries < 3; tries++) {
       const name = this.nextFileName();
       const response = await this.createRaw(this.createBody(fileSize, name));
-      if (response.status !== 201) throw new Error(`could not open an upload session: ${describeResponse(response)}`);
+      const problem = response.status === 201 ? unusableSessionProblem(response.body) : describeResponse(response);
+      if (problem) throw new Blocked(['S-CREATE'], `could not open an upload session: ${problem}`);
       const session = response.body as UploadSession;
-      if (typeof session.part_size !== 'number' || !(session.part_size > 0)) throw new Error(`the upload session has no usable part_size: ${response.text}`);
-      if (Math.ceil(fileSize / session.part_size) >= minParts) return { session, fileSize, seed: `${this.target.seed}:${name}`, name };
+      if (totalPartsFor(fileSize, session.part_size) >= minParts) return { session, fileSize, seed: `${this.target.seed}:${name}`, name };
       await this.abort(session);
-      fileSize = (minParts - 1) * session.part_size + Math.ceil(session.part_size / 2);
+      fileSize = Math.max(fileSize, (minParts - 1) * session.part_size + Math.ceil(session.part_size / 2));
     }
-    throw new Error(`the server would not cut a file into ${minParts} parts`);
+    throw new Blocked(['S-CREATE'], `the server would not cut a file into ${minParts} parts`);
+  }
+
+  partCount(file: ProbeSession): number {
+    return totalPartsFor(file.fileSize, file.session.part_size);
   }
 
   /** The bytes of part `number` (1-based) as the plan cuts them. */
@@ -137,78 +322,213 @@ export class ServerProbe {
     return seededBytes(file.seed, offset, length);
   }
 
-  /** PUTs `body` with the headers a correct client would send, each of which `overrides` may replace or drop (undefined). */
+  /** Bytes of the same length that are not the file's: what an overlapping part with other content sends. */
+  otherBytesAt(file: ProbeSession, offset: number, length: number): Buffer {
+    return seededBytes(`${file.seed}:other`, offset, length);
+  }
+
+  /** The SHA-1 of the whole file, as the kit sends it (computed once per session). */
+  wholeFileSha1(file: ProbeSession): Buffer {
+    let whole = this.#wholeFiles.get(file.session.id);
+    if (!whole) {
+      whole = { sha1: sha1Of(this.bytesAt(file, 0, file.fileSize)), size: file.fileSize };
+      this.#wholeFiles.set(file.session.id, whole);
+    }
+    return whole.sha1;
+  }
+
+  wholeFileDigest(file: ProbeSession): string {
+    return digestHeaderFor(this.wholeFileSha1(file));
+  }
+
+  /**
+   * PUTs `body` with the headers a correct client would send, each of which `overrides` may replace or
+   * drop (undefined). `expect` defaults to what the kit's picture of the session says: a correct part into
+   * a free range is expected stored, one into an acknowledged range refused as an overlap.
+   */
   async putPart(
     file: ProbeSession,
     range: { lo: number; hi: number },
     body: Buffer,
     overrides: Record<string, string | undefined> = {},
     credentials: Credentials = 'token',
+    expect?: Expectation,
   ): Promise<JsonResponse> {
+    const sha1 = sha1Of(body);
     const headers: Record<string, string | undefined> = {
       'content-type': 'application/octet-stream',
       'content-range': contentRangeFor(range.lo, range.hi - range.lo + 1, file.fileSize),
-      digest: digestHeaderFor(sha1Of(body)),
+      digest: digestHeaderFor(sha1),
       ...overrides,
     };
     const present = Object.fromEntries(Object.entries(headers).filter((entry): entry is [string, string] => entry[1] !== undefined));
-    return this.send('PUT', file.session.session_endpoints.upload_part, present, body, credentials);
+    return this.send({
+      method: 'PUT',
+      url: file.session.session_endpoints.upload_part,
+      headers: present,
+      body,
+      bodySha1: sha1.toString('hex'),
+      credentials,
+      session: file.session.id,
+      expect: expect ?? (credentials !== 'token' ? AUTH_REFUSAL : this.#partExpectation(file, range)),
+    });
+  }
+
+  #partExpectation(file: ProbeSession, range: { lo: number; hi: number }): Expectation {
+    const model = this.#model(file);
+    const overlaps = [...model.parts.values()].some((part) => range.lo < part.offset + part.size && part.offset <= range.hi);
+    if (overlaps) return { kind: 'refusal', rule: 'S-OVERLAP-REJECT', status: 416, code: 'range_overlaps_existing_part' };
+    return model.state === 'open' ? { kind: 'part' } : { kind: 'any' };
   }
 
   /** Sends part `number` correctly; returns the answer. */
-  async sendPart(file: ProbeSession, number: number): Promise<JsonResponse> {
+  async sendPart(file: ProbeSession, number: number, credentials: Credentials = 'token'): Promise<JsonResponse> {
     const { offset, bytes } = this.partBytes(file, number);
-    return this.putPart(file, { lo: offset, hi: offset + bytes.length - 1 }, bytes);
+    return this.putPart(file, { lo: offset, hi: offset + bytes.length - 1 }, bytes, {}, credentials);
   }
 
-  /** Sends part `number` and insists that it was stored. */
-  async storePart(file: ProbeSession, number: number): Promise<UploadPart> {
-    const response = await this.sendPart(file, number);
-    const part = (response.body as { part?: UploadPart } | undefined)?.part;
-    if (response.status !== 200 || !part) throw new Error(`part ${number} was not stored: ${describeResponse(response)}`);
-    return part;
+  /** Sends parts `numbers` correctly, a few at a time, and insists that each was stored. */
+  async storeParts(file: ProbeSession, numbers: readonly number[]): Promise<void> {
+    const queue = [...numbers];
+    const worker = async () => {
+      for (let number = queue.shift(); number !== undefined; number = queue.shift()) {
+        const response = await this.sendPart(file, number).catch((error: unknown) => {
+          queue.length = 0;
+          if (error instanceof NoAnswer) throw new Blocked(['S-PART-OK'], `part ${number} was not stored: ${error.message}`);
+          throw error;
+        });
+        if (response.status !== 200) {
+          // The first failure ends the step: send no more parts.
+          queue.length = 0;
+          throw new Blocked(['S-PART-OK'], `part ${number} was not stored: ${describeResponse(response)}`);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(STORE_CONCURRENCY, numbers.length) }, worker));
   }
 
+  /** One page of the session's parts. */
   async listParts(file: ProbeSession, query: { offset?: number; limit?: number } = {}, credentials: Credentials = 'token'): Promise<JsonResponse> {
     const url = new URL(file.session.session_endpoints.list_parts);
     if (query.offset !== undefined) url.searchParams.set('offset', String(query.offset));
     if (query.limit !== undefined) url.searchParams.set('limit', String(query.limit));
-    return this.send('GET', url.toString(), {}, undefined, credentials);
+    return this.send({
+      method: 'GET',
+      url: url.toString(),
+      credentials,
+      session: file.session.id,
+      expect: this.#expectation(file.session.id, credentials, () => ({ kind: 'listing', parts: this.expectedParts(file), query })),
+    });
   }
 
-  async status(file: ProbeSession): Promise<JsonResponse> {
-    return this.send('GET', file.session.session_endpoints.status, {});
+  /**
+   * Every page of the session's parts: `limit` parts a page when given, otherwise the server's default page
+   * (`pageSize` parts, advancing `offset` alone). Throws Blocked (S-LIST-PARTS) when a page is not a listing.
+   */
+  async listAll(file: ProbeSession, paging: { limit: number } | { pageSize: number }): Promise<Listing> {
+    const step = 'limit' in paging ? paging.limit : paging.pageSize;
+    const listing: Listing = { entries: [], totalCounts: [], requests: [] };
+    // Pages until the parts the kit stored (or the server claims) are covered, and no further.
+    const expected = this.#model(file).parts.size;
+    for (let offset = 0, pages = 0; pages <= Math.ceil(expected / step) + 1; offset += step, pages++) {
+      const page = await this.listParts(file, 'limit' in paging ? { offset, limit: paging.limit } : offset === 0 ? {} : { offset });
+      listing.requests.push(this.exchanges.length - 1);
+      const entries = (page.body as { entries?: unknown } | undefined)?.entries;
+      if (page.status !== 200 || !Array.isArray(entries))
+        throw new Blocked(['S-LIST-PARTS'], `the session's parts could not be listed: ${describeResponse(page)}`);
+      listing.entries.push(...entries.filter(isRecord));
+      const total = (page.body as { total_count?: unknown }).total_count;
+      listing.totalCounts.push(total);
+      const claimed = typeof total === 'number' ? total : 0;
+      if (entries.length === 0 || offset + step >= Math.max(expected, claimed)) break;
+    }
+    return listing;
   }
 
-  /** Commits, waiting out 202 + Retry-After (up to `maxWaits` times), and returns the final answer. */
-  async commit(file: ProbeSession, parts: readonly UploadPart[], digest: string | undefined, maxWaits = 10): Promise<JsonResponse> {
+  async status(file: ProbeSession, credentials: Credentials = 'token'): Promise<JsonResponse> {
+    return this.send({
+      method: 'GET',
+      url: file.session.session_endpoints.status,
+      credentials,
+      session: file.session.id,
+      expect: this.#expectation(file.session.id, credentials, () => ({ kind: 'status', sessionId: file.session.id, processed: this.#model(file).parts.size })),
+    });
+  }
+
+  /** The part records a correct client commits: what it sent, with the part_id the server gave each part. */
+  commitParts(file: ProbeSession): UploadPart[] {
+    return this.expectedParts(file).map((part) => ({ part_id: part.partId ?? '', offset: part.offset, size: part.size, sha1: part.sha1 }));
+  }
+
+  /**
+   * Commits `parts` (default: every acknowledged part) with `digest` (undefined: no Digest header), waiting
+   * out 202s within the answer budget, and returns the final answer. What the kit expects follows from
+   * what it sends: a commit covering the file with its right Digest is expected to create the file.
+   */
+  async commit(
+    file: ProbeSession,
+    options: { digest: string | undefined; parts?: readonly UploadPart[]; credentials?: Credentials; expect?: Expectation },
+  ): Promise<JsonResponse> {
+    const credentials = options.credentials ?? 'token';
+    const parts = options.parts ?? this.commitParts(file);
     const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (digest !== undefined) headers.digest = digest;
-    for (let waits = 0; ; waits++) {
-      const response = await this.send('POST', file.session.session_endpoints.commit, headers, JSON.stringify({ parts }));
-      if (response.status !== 202 || waits >= maxWaits) {
-        if (response.status === 201) this.#committed(file.session, response);
-        return response;
-      }
-      await sleep((parseRetryAfter(response.headers['retry-after']) ?? 1) * 1000);
+    if (options.digest !== undefined) headers.digest = options.digest;
+    const expect = options.expect ?? this.#commitExpectation(file, parts, options.digest, credentials);
+    const url = file.session.session_endpoints.commit;
+    const deadline = new AnswerDeadline(this.budgetMs, `the answer to POST ${url} (the commit)`);
+    for (;;) {
+      const response = await this.send({
+        method: 'POST',
+        url,
+        headers,
+        body: JSON.stringify({ parts }),
+        credentials,
+        session: file.session.id,
+        expect,
+        deadline,
+      });
+      if (response.status !== 202) return response;
+      const retryAfter = parseRetryAfter(response.headers['retry-after']);
+      const waitMs = (retryAfter ?? 1) * 1000;
+      const last = this.exchanges.at(-1);
+      if (last) this.#waitOut(last, deadline, waitMs, `the server answered 202 and asked to commit again after ${seconds(waitMs)} s`);
+      await sleep(waitMs);
     }
   }
 
-  #committed(session: UploadSession, response: JsonResponse): void {
-    this.#openSessions.delete(session.id);
-    const id = (response.body as { entries?: { id?: unknown }[] } | undefined)?.entries?.[0]?.id;
-    if (typeof id === 'string') this.#createdFiles.add(id);
+  #commitExpectation(file: ProbeSession, parts: readonly UploadPart[], digest: string | undefined, credentials: Credentials): Expectation {
+    if (credentials !== 'token') return AUTH_REFUSAL;
+    let covered = 0;
+    for (const part of [...parts].sort((a, b) => a.offset - b.offset)) if (part.offset === covered) covered += part.size;
+    const stored = this.#model(file).parts;
+    const allStored = parts.every((part) => stored.get(part.offset)?.size === part.size);
+    if (covered !== file.fileSize || !allStored) return { kind: 'refusal', rule: 'S-COMMIT-INCOMPLETE-REJECT' };
+    if (digest !== this.wholeFileDigest(file)) return { kind: 'refusal', rule: 'S-COMMIT-DIGEST-REJECT' };
+    if (!this.#tracked(file.session.id)) return { kind: 'any' };
+    return { kind: 'file', size: file.fileSize, sha1: this.wholeFileSha1(file).toString('hex') };
   }
 
-  /** Records a file the reference uploader committed, so that cleanUp deletes it. */
-  adoptFile(id: string): void {
-    this.#createdFiles.add(id);
+  /**
+   * Downloads a committed file (`GET {apiBaseUrl}/files/{id}/content`), hashing it as it arrives. Only a 200
+   * is the content; a server that does not serve files this way answers something else.
+   */
+  async readContent(fileId: string, expected?: { size: number; sha1: string }): Promise<JsonResponse> {
+    return this.send({
+      method: 'GET',
+      url: `${this.target.apiBaseUrl}/files/${encodeURIComponent(fileId)}/content`,
+      hashResponseBody: true,
+      expect: expected ? { kind: 'content', ...expected } : { kind: 'any' },
+    });
   }
 
-  async abort(session: UploadSession): Promise<JsonResponse> {
-    const response = await this.send('DELETE', session.session_endpoints.abort, {});
-    if (response.status === 204) this.#openSessions.delete(session.id);
-    return response;
+  async abort(session: UploadSession, credentials: Credentials = 'token'): Promise<JsonResponse> {
+    return this.send({
+      method: 'DELETE',
+      url: session.session_endpoints.abort,
+      credentials,
+      session: session.id,
+      expect: this.#expectation(session.id, credentials, () => ({ kind: 'abort' })),
+    });
   }
 
   /** Aborts every session still open and deletes every file created; returns what could not be undone. */
@@ -217,9 +537,10 @@ export class ServerProbe {
     for (const session of [...this.#openSessions.values()]) {
       const response = await this.abort(session).catch((error: unknown) => error);
       if (!isAnswer(response) || (response.status !== 204 && response.status !== 404)) left.push(`session ${session.id}`);
+      this.#openSessions.delete(session.id);
     }
     for (const id of [...this.#createdFiles]) {
-      const response = await this.send('DELETE', `${this.target.apiBaseUrl}/files/${id}`, {}).catch((error: unknown) => error);
+      const response = await this.send({ method: 'DELETE', url: `${this.target.apiBaseUrl}/files/${encodeURIComponent(id)}` }).catch((error: unknown) => error);
       if (isAnswer(response) && (response.status === 204 || response.status === 404)) this.#createdFiles.delete(id);
       else left.push(`file ${id}`);
     }

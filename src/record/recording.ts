@@ -4,7 +4,7 @@
  *
  *   { format, provenance: {recordedAt, server, apiBaseUrl, kit, node}, run: {seed, namePrefix, folderId},
  *     exchanges: [{ request: {method, url, headers, body: {length, sha1, json?}},
- *                   response?: {status, headers, body}, failure? }] }
+ *                   response?: {status, headers, body, content?}, failure? }] }
  *
  * Request headers keep only what identifies a request (content-type, content-range, digest, if-match,
  * if-none-match) and the kind of credentials it carried: `authorization` is "[token]", "[wrong token]"
@@ -27,7 +27,8 @@ export interface RecordedExchange {
     headers: Record<string, string>;
     body: { length: number; sha1: string; json?: unknown };
   };
-  response?: { status: number; headers: Record<string, string>; body: string };
+  /** `content`: a download's length and SHA-1, kept instead of its bytes. */
+  response?: { status: number; headers: Record<string, string>; body: string; content?: { length: number; sha1: string } };
   failure?: string;
 }
 
@@ -109,7 +110,7 @@ function scrubResponse(response: JsonResponse, secrets: readonly string[]): NonN
     if (value === undefined || DROPPED_RESPONSE_HEADERS.has(name.toLowerCase())) continue;
     headers[name.toLowerCase()] = scrub(Array.isArray(value) ? value.join(', ') : value, secrets);
   }
-  return { status: response.status, headers, body: scrub(response.text, secrets) };
+  return { status: response.status, headers, body: scrub(response.text, secrets), ...(response.content ? { content: response.content } : {}) };
 }
 
 export async function writeRecording(dir: string, recording: Recording): Promise<string> {

@@ -11,14 +11,17 @@ import { type CredentialsMark, MATCHED_HEADERS, type RecordedExchange, type Reco
 
 /** The token a replay run uses: recordings hold no token, only which kind each request carried. */
 export const REPLAY_TOKEN = 'replay-token';
+/** Carries a recorded download's length and SHA-1 from the interceptor to the caller (recordings keep no downloaded bytes). */
+const CONTENT_HEADER = 'x-box-conformance-replayed-content';
 
 const sha1Hex = (bytes: Buffer) => createHash('sha1').update(bytes).digest('hex');
 
 /** nock hands a body matcher parsed JSON, a UTF-8 string, or hex for binary bodies: try each reading. */
 function bodyMatches(seen: unknown, recorded: RecordedExchange['request']['body']): boolean {
   if (typeof seen === 'string') {
-    if (sha1Hex(Buffer.from(seen, 'utf8')) === recorded.sha1) return true;
-    return /^(?:[0-9a-f]{2})*$/.test(seen) && sha1Hex(Buffer.from(seen, 'hex')) === recorded.sha1;
+    // Lengths first: nock may try every recorded part against a body, and hashing each is quadratic.
+    if (Buffer.byteLength(seen, 'utf8') === recorded.length && sha1Hex(Buffer.from(seen, 'utf8')) === recorded.sha1) return true;
+    return seen.length === recorded.length * 2 && /^(?:[0-9a-f]{2})*$/.test(seen) && sha1Hex(Buffer.from(seen, 'hex')) === recorded.sha1;
   }
   if (seen === undefined) return recorded.length === 0;
   return recorded.json !== undefined && JSON.stringify(seen) === JSON.stringify(recorded.json);
@@ -56,7 +59,12 @@ export async function replayTransport(recording: Recording): Promise<Transport &
     interceptor = interceptor.matchHeader('authorization', (value: string | null) =>
       credentials === undefined ? value === null : value !== null && credentialsMark(value, REPLAY_TOKEN) === credentials,
     );
-    if (exchange.response) interceptor.reply(exchange.response.status, exchange.response.body, exchange.response.headers);
+    const content = exchange.response?.content;
+    if (exchange.response)
+      interceptor.reply(exchange.response.status, exchange.response.body, {
+        ...exchange.response.headers,
+        ...(content ? { [CONTENT_HEADER]: `${content.length}:${content.sha1}` } : {}),
+      });
     else interceptor.replyWithError(exchange.failure ?? 'connection failed');
   }
   const inner = undiciTransport({ useGlobalDispatcher: true });
@@ -69,6 +77,12 @@ export async function replayTransport(recording: Recording): Promise<Transport &
         throw new Error(
           `${KIT_ERROR_MARKER}the recording holds no answer for ${request.method} ${request.url}${range}: the run asked something the recorded run did not`,
         );
+      }
+      const replayed = result.ok ? result.response.headers[CONTENT_HEADER] : undefined;
+      if (result.ok && typeof replayed === 'string') {
+        const [length, sha1 = ''] = replayed.split(':');
+        delete result.response.headers[CONTENT_HEADER];
+        result.response.content = { length: Number(length), sha1 };
       }
       return result;
     },

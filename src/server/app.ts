@@ -11,7 +11,7 @@ import type { FaultPlan, FaultReportEntry } from './faults.ts';
 import { type Exchange, TrafficRecorder, redactHeaders } from './recorder.ts';
 import { drainThenFail, fail, reply } from './replies.ts';
 import { matchRoute } from './routes.ts';
-import { API_PREFIX, type ServerState, faultReport, setFaultPlan } from './state.ts';
+import { API_PREFIX, type PublicHost, type ServerState, faultReport, setFaultPlan } from './state.ts';
 import { type StoredFile, UploadStore, randomHex } from './store.ts';
 
 export { operationOf } from './routes.ts';
@@ -89,6 +89,11 @@ export interface SimulatedServer {
   traffic(): Exchange[];
   clearTraffic(): void;
   storedFile(id: string): { entry: StoredFile['entry']; paths: string[] } | undefined;
+  /**
+   * Serves a connection made to `host` (decrypted by the --intercept proxy): its requests are answered
+   * under the host's API prefix, and the session endpoints it is handed are on that host.
+   */
+  acceptConnection(socket: Duplex, host: PublicHost): void;
   close(): Promise<void>;
 }
 
@@ -128,6 +133,11 @@ function answerParserError(socket: Duplex, error: NodeJS.ErrnoException): void {
   setTimeout(() => socket.destroy(), 5_000).unref();
 }
 
+/** `/2.0/folders/0/items` on api.box.com is this server's `/api/2.0/folders/0/items`; undefined outside the host's API. */
+function publicApiPath(host: PublicHost, path: string): string | undefined {
+  return path.startsWith(`${host.apiPrefix}/`) ? `${API_PREFIX}${path.slice(host.apiPrefix.length)}` : undefined;
+}
+
 /** Answers one request: the URL and credentials checked, then the route's handler. */
 async function route(ctx: RequestContext): Promise<void> {
   const { state, req, exchange } = ctx;
@@ -141,7 +151,9 @@ async function route(ctx: RequestContext): Promise<void> {
     return drainThenFail(ctx, 400, 'bad_request', 'Malformed request target');
   }
   const method = req.method ?? 'GET';
-  const path = ctx.url.pathname;
+  const publicHost = state.publicHosts.get(req.socket);
+  const path = publicHost ? publicApiPath(publicHost, ctx.url.pathname) : ctx.url.pathname;
+  if (path === undefined) return drainThenFail(ctx, 404, 'not_found', `No endpoint ${method} ${ctx.url.pathname} on ${publicHost?.origin}`);
   if (path === '/' && method === 'GET') return reply(ctx, 200, { name: 'box-upload-simulator', baseUrl: `${state.origin}${API_PREFIX}` });
   const match = matchRoute(method, path);
   exchange.op = match.op;
@@ -184,6 +196,7 @@ export async function startSimulatedServer(options: SimulatedServerOptions = {})
     recorder: new TrafficRecorder(options.trafficBudgetBytes ?? SERVER_LIMITS.trafficBudgetBytes),
     plan: { instructions: [], fired: [], creates: 0 },
     origin: '',
+    publicHosts: new WeakMap(),
   };
   /** The request each connection is answering, so that a parser error on what follows waits for its answer. */
   const answering = new WeakMap<Duplex, RequestContext>();
@@ -195,7 +208,18 @@ export async function startSimulatedServer(options: SimulatedServerOptions = {})
       requestHeaders: redactHeaders(req.headers),
       auth: authenticate(req, state.config.token),
     });
-    const ctx: RequestContext = { state, req, res, url: new URL('http://invalid/'), exchange, requestId: randomHex(6).toLowerCase(), responseBytes: 0 };
+    const publicHost = state.publicHosts.get(req.socket);
+    const apiBase = publicHost ? `${publicHost.origin}${publicHost.apiPrefix}` : `${state.origin}${API_PREFIX}`;
+    const ctx: RequestContext = {
+      state,
+      req,
+      res,
+      url: new URL('http://invalid/'),
+      exchange,
+      requestId: randomHex(6).toLowerCase(),
+      responseBytes: 0,
+      apiBase,
+    };
     answering.set(req.socket, ctx);
     res.once('close', () => {
       if (answering.get(req.socket) === ctx) answering.delete(req.socket);
@@ -253,6 +277,10 @@ export async function startSimulatedServer(options: SimulatedServerOptions = {})
     faultReport: () => faultReport(state),
     traffic: () => state.recorder.exchanges().filter((exchange) => exchange.op !== 'control'),
     clearTraffic: () => state.recorder.clear(),
+    acceptConnection: (socket, host) => {
+      state.publicHosts.set(socket, host);
+      server.emit('connection', socket);
+    },
     storedFile: (id) => {
       const file = store.files.get(id);
       return file ? { entry: file.entry, paths: [...file.paths] } : undefined;

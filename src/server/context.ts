@@ -12,6 +12,8 @@ export interface RequestContext {
   readonly requestId: string;
   /** Length of the answer's JSON, once answered: what the traffic record charges for it. */
   responseBytes: number;
+  /** The API base URL as the client addressed it: the server's own, or a public host's (--intercept). */
+  readonly apiBase: string;
 }
 
 /** A header's value; a repeated header counts as malformed and reads as its joined values. */
@@ -24,7 +26,7 @@ export function headerOf(req: IncomingMessage, name: string): string | undefined
 export function authenticate(req: IncomingMessage, token: string | undefined): AuthClass {
   const header = req.headers.authorization;
   if (header === undefined) return 'missing';
-  const match = /^bearer +(\S+)$/i.exec(header);
+  const match = /^Bearer +(\S+)$/i.exec(header);
   if (!match) return 'malformed';
   return token === undefined || match[1] === token ? 'valid' : 'wrong-token';
 }

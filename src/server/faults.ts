@@ -37,6 +37,9 @@ export interface FaultInstruction {
   action: FaultAction;
 }
 
+/** A fault that lets the part be stored and fails only its answer (`persist`). */
+export const persists = (action: FaultAction): boolean => (action.kind === 'error' || action.kind === 'drop') && action.persist === true;
+
 /** Box sends Retry-After in lowercase; a fault may name it otherwise to see how a client copes. */
 export const RETRY_AFTER_HEADER = 'retry-after';
 

@@ -1,7 +1,22 @@
 import type { UploadPart } from '../protocol/shapes.ts';
 import type { FaultAction } from './faults.ts';
 
-export type Operation = 'create' | 'create-version' | 'part' | 'list' | 'status' | 'commit' | 'abort' | 'log' | 'file' | 'control' | 'other';
+export type Operation =
+  | 'create'
+  | 'create-version'
+  | 'part'
+  | 'list'
+  | 'status'
+  | 'commit'
+  | 'abort'
+  | 'log'
+  | 'file'
+  /** Box's API around uploads: the preflight check, a folder's items, the single-request upload (refused). */
+  | 'preflight'
+  | 'folder'
+  | 'upload'
+  | 'control'
+  | 'other';
 
 /** How a request authenticated; the token itself is never kept. */
 export type AuthClass = 'valid' | 'wrong-token' | 'missing' | 'malformed';
@@ -14,7 +29,7 @@ export interface Exchange {
   method: string;
   /** Path and query; past RECORDED_URL_CHARS cut and marked with `…`. */
   url: string;
-  /** Lower-case names; the credentials of Authorization are replaced: `<scheme as sent> <redacted>` (redactAuthorization). */
+  /** Lower-case names; Authorization keeps only its scheme as sent: `Bearer <redacted>`, `bearer <redacted>`. */
   requestHeaders: Record<string, string>;
   auth: AuthClass;
   startMs: number;
@@ -141,21 +156,17 @@ export class TrafficRecorder {
   }
 }
 
-/**
- * An Authorization value with its credentials removed, keeping the scheme as the client sent it
- * (`bearer <redacted>`), so evidence shows what was sent. Only a word of letters followed by credentials
- * counts as a scheme; anything else (a bare token, say) is redacted whole.
- */
-export function redactAuthorization(value: string): string {
-  const scheme = /^([A-Za-z]{1,20}) +\S/.exec(value)?.[1];
-  return scheme ? `${scheme} <redacted>` : '<redacted>';
+/** A credentials header with its secret replaced: the scheme as the client sent it, then `<redacted>`. */
+export function redactCredentials(value: string): string {
+  const scheme = /^\s*([A-Za-z][\w!#$%&'*+.^`|~-]*)\s+\S/.exec(value);
+  return scheme ? `${scheme[1]} <redacted>` : '<redacted>';
 }
 
 export function redactHeaders(headers: NodeJS.Dict<string | string[]>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined) continue;
-    out[name] = name === 'authorization' || name === 'proxy-authorization' ? redactAuthorization(String(value)) : String(value);
+    out[name] = name === 'authorization' || name === 'proxy-authorization' ? redactCredentials(String(value)) : String(value);
   }
   return out;
 }

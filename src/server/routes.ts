@@ -2,6 +2,7 @@ import type { RouteHandler } from './context.ts';
 import { controlFile, deleteFaults, deleteTraffic, getFaults, getTraffic, putFaults } from './control.ts';
 import { commitSession } from './handlers/commit.ts';
 import { deleteFile, fileContent, fileInfo } from './handlers/files.ts';
+import { folderItems, preflightCheck, singleRequestUpload } from './handlers/items.ts';
 import { listParts, uploadPart } from './handlers/parts.ts';
 import { abortSession, createNewFileSession, createVersionSession, logEvent, sessionStatus } from './handlers/sessions.ts';
 import type { Operation } from './recorder.ts';
@@ -42,7 +43,18 @@ export const ROUTES: readonly Route[] = [
   { path: api(`${SESSION}/commit`), op: 'commit', methods: { POST: { op: 'commit', handle: commitSession } } },
   { path: api(`${SESSION}/log`), op: 'log', methods: { POST: { op: 'log', handle: logEvent } } },
   { path: api('/files/(\\d+)'), op: 'file', methods: { GET: { op: 'file', handle: fileInfo }, DELETE: { op: 'file', handle: deleteFile } } },
-  { path: api('/files/(\\d+)/content'), op: 'file', methods: { GET: { op: 'file', handle: fileContent } } },
+  {
+    path: api('/files/(\\d+)/content'),
+    op: 'file',
+    methods: { GET: { op: 'file', handle: fileContent }, POST: { op: 'upload', handle: singleRequestUpload } },
+  },
+  // Around an upload, as real tools ask before and after it (rclone calls /files/content/, slash and all).
+  {
+    path: api('/files/content/?'),
+    op: 'other',
+    methods: { OPTIONS: { op: 'preflight', handle: preflightCheck }, POST: { op: 'upload', handle: singleRequestUpload } },
+  },
+  { path: api('/folders/(\\d+)/items'), op: 'folder', methods: { GET: { op: 'folder', handle: folderItems } } },
   {
     path: control('/faults'),
     op: 'control',

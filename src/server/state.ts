@@ -14,6 +14,14 @@ export interface ServerConfig {
   maxUrlBytes: number;
 }
 
+/** A host name the server answers as, over connections handed to it (--intercept): e.g. Box's upload host. */
+export interface PublicHost {
+  /** e.g. https://upload.box.com */
+  origin: string;
+  /** The path the API lives under on that host, e.g. /api/2.0 (api.box.com: /2.0). */
+  apiPrefix: string;
+}
+
 /** Everything one simulated server holds, passed explicitly to every handler. */
 export interface ServerState {
   readonly config: ServerConfig;
@@ -23,6 +31,8 @@ export interface ServerState {
   plan: ActivePlan;
   /** e.g. http://127.0.0.1:41234, known once the server listens. */
   origin: string;
+  /** Connections handed over as made to a public host (the socket is the key). */
+  readonly publicHosts: WeakMap<object, PublicHost>;
 }
 
 export const API_PREFIX = '/api/2.0';

@@ -8,6 +8,7 @@ import { type Span, coverageOf, spansOverlap } from '../protocol/parts.ts';
 import type { BoxFile, UploadPart } from '../protocol/shapes.ts';
 import type { FaultInstruction } from './faults.ts';
 import { SparseFileWriter } from './sparse-sink.ts';
+import { type FileAttributes, fileEntry } from './items.ts';
 
 const READ_CHUNK = 1024 * 1024;
 
@@ -93,6 +94,7 @@ export class UploadStore {
   /** Sessions that ended, oldest first, up to ENDED_SESSIONS_KEPT. */
   readonly #ended = new Map<string, SessionEnd>();
   #nextFileId = 1_000_000_001;
+  #nextVersionId = 2_000_000_001;
   readonly #dir: string;
 
   constructor(dir: string, limits: StoreLimits) {
@@ -179,6 +181,11 @@ export class UploadStore {
     return undefined;
   }
 
+  /** The entries of the files committed into `folderId`. */
+  filesIn(folderId: string): BoxFile[] {
+    return [...this.files.values()].filter((file) => file.entry.parent.id === folderId).map((file) => file.entry);
+  }
+
   fileNamed(folderId: string, name: string): StoredFile | undefined {
     for (const file of this.files.values()) if (file.entry.parent.id === folderId && file.entry.name === name) return file;
     return undefined;
@@ -217,19 +224,23 @@ export class UploadStore {
   }
 
   /** Makes `paths` (the session's committed parts) a file; the session no longer owns them. */
-  addFile(session: Session, paths: string[], sha1Hex: string): StoredFile {
+  addFile(session: Session, paths: string[], sha1Hex: string, attributes: FileAttributes = {}): StoredFile {
     const existing = session.fileId ? this.files.get(session.fileId) : undefined;
-    const id = existing?.entry.id ?? String(this.#nextFileId++);
-    const entry: BoxFile = {
-      type: 'file',
-      id,
-      etag: existing ? String(Number(existing.entry.etag ?? 0) + 1) : '0',
+    const now = Date.now();
+    const entry: BoxFile = fileEntry({
+      id: existing?.entry.id ?? String(this.#nextFileId++),
+      version: existing ? Number(existing.entry.etag ?? 0) + 1 : 0,
       name: session.fileName,
       size: session.fileSize,
       sha1: sha1Hex,
-      parent: { type: 'folder', id: session.folderId },
-      created_at: new Date().toISOString(),
-    };
+      folderId: session.folderId,
+      versionId: String(this.#nextVersionId++),
+      createdAt: now,
+      modifiedAt: now,
+      attributes,
+      previous: existing?.entry,
+    });
+    const id = entry.id;
     const file = { entry, paths, storedAt: Date.now() };
     // Deleted first, so that a new version counts as the newest file.
     this.files.delete(id);

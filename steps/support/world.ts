@@ -7,21 +7,16 @@ import { referenceClient } from '../../src/adapters/reference.ts';
 import { type RecordedRun, type RunContext, type RunSetup, forgetSources, runClientOnce } from '../../src/kit/client-run.ts';
 import { type GeneratedOutcome, checkGeneratedCases } from '../../src/kit/generated.ts';
 import type { KitWorldParameters } from '../../src/kit/world-parameters.ts';
-import { writeSeededFile } from '../../src/kit/source-file.ts';
-import type { JsonResponse } from '../../src/http/transport.ts';
-import type { ProbeSession, ServerProbe } from '../../src/probe/probe.ts';
-import type { BoxFile, UploadPart } from '../../src/protocol/shapes.ts';
-import { createHash } from 'node:crypto';
-import { join } from 'node:path';
+import type { Interceptor } from '../../src/intercept/interceptor.ts';
 
 /** One run per distinct setup: scenarios that put the client in the same situation judge the same run. */
 const runs = new Map<string, Promise<RecordedRun>>();
 let generated: Promise<GeneratedOutcome> | undefined;
 /** Runs (and the generated outcome) whose findings a scenario has attached already: each is reported once. */
 const reported = new Set<string>();
-/** Seeded source files the server features upload whole, by seed. */
-const serverSources = new Map<string, Promise<{ path: string; size: number; sha1: string }>>();
 let client: ClientUnderTest | undefined;
+/** --intercept: the run's CA, made once (loaded only then). */
+let interceptor: Promise<Interceptor> | undefined;
 
 function clientFor(parameters: KitWorldParameters): ClientUnderTest {
   client ??= parameters.client.kind === 'command' ? commandClient(parameters.client.command) : referenceClient();
@@ -31,28 +26,6 @@ function clientFor(parameters: KitWorldParameters): ClientUnderTest {
 export class KitWorld extends World<KitWorldParameters> {
   setup: RunSetup = { fileSize: 0, partSize: 8 * 1024 * 1024, faults: [] };
   recorded?: RecordedRun;
-
-  // Server scenarios: the probe talking to the server under test, and what the scenario did.
-  scenarioSlug = 'S';
-  probe?: ServerProbe;
-  file?: ProbeSession;
-  answer?: JsonResponse;
-  stored: UploadPart[] = [];
-  createdSize?: number;
-  sentPart?: number;
-  uploaded?: { size: number; sha1: string; file: BoxFile };
-
-  /** A file of `size` seeded bytes, written once per seed and size. */
-  seededSourceFile(seed: string, size: number): Promise<{ path: string; size: number; sha1: string }> {
-    const key = `${seed}:${size}`;
-    let source = serverSources.get(key);
-    if (!source) {
-      const path = join(this.parameters.workDir, `server-${createHash('sha1').update(key).digest('hex').slice(0, 12)}.bin`);
-      source = writeSeededFile(path, size, seed).then(({ sha1 }) => ({ path, size, sha1 }));
-      serverSources.set(key, source);
-    }
-    return source;
-  }
 
   constructor(options: IWorldOptions<KitWorldParameters>) {
     super(options);
@@ -78,14 +51,28 @@ export class KitWorld extends World<KitWorldParameters> {
 
   runContext(): RunContext {
     const { parameters } = this;
-    return { workDir: parameters.workDir, token: parameters.token, folderId: parameters.folderId, timeoutMs: parameters.timeoutMs, seed: parameters.seed };
+    if (parameters.intercept)
+      interceptor ??= import('../../src/intercept/interceptor.ts').then(({ createInterceptor }) => createInterceptor(parameters.workDir));
+    return {
+      workDir: parameters.workDir,
+      token: parameters.token,
+      folderId: parameters.folderId,
+      timeoutMs: parameters.timeoutMs,
+      seed: parameters.seed,
+      intercept: interceptor,
+    };
   }
 
   /** The generated-case check, run once per process for all the scenarios that judge it. */
   async generatedOutcome(): Promise<GeneratedOutcome> {
     const { runs: count, seed } = this.parameters.generated;
     if (count < 1) throw new Error(`${KIT_ERROR_MARKER}no generated cases were asked for: run with --generated or --runs <n>`);
-    generated ??= checkGeneratedCases(clientFor(this.parameters), this.runContext(), { runs: count, seed, large: this.parameters.large });
+    generated ??= checkGeneratedCases(clientFor(this.parameters), this.runContext(), {
+      runs: count,
+      seed,
+      partSize: this.parameters.partSize ?? undefined,
+      large: this.parameters.large,
+    });
     return asKitError(generated);
   }
 }
@@ -105,10 +92,10 @@ setWorldConstructor(KitWorld);
 AfterAll(async function () {
   runs.clear();
   reported.clear();
-  serverSources.clear();
   generated = undefined;
   forgetSources();
   client = undefined;
+  interceptor = undefined;
   const dir = process.env.KIT_WORK_DIR;
   if (dir) await rm(dir, { recursive: true, force: true });
 });

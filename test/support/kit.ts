@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ConformanceReport } from '../../src/grader/reports.ts';
 import { CLIENT_RULE_IDS } from '../../src/protocol/rules.ts';
+import { validReport } from './report-schema.ts';
 
 export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const MINIMAL_CLIENT = 'node test/fixtures/clients/minimal-client.mjs';
@@ -21,9 +22,9 @@ export async function runKit(args: string[]): Promise<{ code: number | null; std
   child.stdout.on('data', (chunk) => (stdout += chunk));
   child.stderr.on('data', (chunk) => (stderr += chunk));
   const code = await new Promise<number | null>((done) => child.on('close', done));
-  const report = await readFile(join(reportDir, 'conformance.json'), 'utf8')
-    .then((text) => JSON.parse(text) as ConformanceReport)
-    .catch(() => undefined);
+  const text = await readFile(join(reportDir, 'conformance.json'), 'utf8').catch(() => undefined);
+  // Every report any test produces must match the published schema.
+  const report = text === undefined ? undefined : validReport(JSON.parse(text));
   return { code, stdout, stderr, report, reportDir };
 }
 
@@ -91,24 +92,58 @@ export const DEFECTS: readonly { defect: string; breaks: string[]; blocked?: str
 
 export const MINIMAL_SERVER = 'test/fixtures/servers/minimal-server.mjs';
 
-/** Each deliberate defect of the minimal server, and the one rule it breaks. */
-export const SERVER_DEFECTS: readonly { defect: string; breaks: string }[] = [
+/**
+ * How the self-test runs the minimal server: 1 MiB parts and a default page of 20 parts, so that a 21 MB
+ * file already holds more parts than one default page.
+ */
+export const MINIMAL_SERVER_ARGS = ['--part-size', '1048576', '--page', '20'];
+
+/**
+ * Each deliberate defect of the minimal server, and the one rule it breaks. Some are seen only outside
+ * their rule's own scenarios (commit-errors-plain: every error answer is judged for its shape); some keep
+ * other rules from being observed at all (`blocked`: the exact set of rules reported blocked, by the rule
+ * broken; none when absent).
+ */
+export const SERVER_DEFECTS: readonly { defect: string; breaks: string; blocked?: string[] }[] = [
   { defect: 'wrong-total-parts', breaks: 'S-CREATE' },
   { defect: 'create-accepts-missing-folder', breaks: 'S-CREATE-REJECT' },
   { defect: 'sha1-base64', breaks: 'S-PART-OK' },
+  { defect: 'part-offset-as-index', breaks: 'S-PART-OK' },
+  { defect: 'storage-full-at-16-mib', breaks: 'S-PART-OK', blocked: ['S-COMMIT-OK', 'S-COMMIT-DIGEST-REJECT', 'S-COMMIT-INCOMPLETE-REJECT'] },
   { defect: 'no-size-check', breaks: 'S-PART-SIZE-REJECT' },
   { defect: 'no-align-check', breaks: 'S-RANGE-ALIGN-REJECT' },
   { defect: 'range-500', breaks: 'S-RANGE-MALFORMED-REJECT' },
   { defect: 'no-digest-check', breaks: 'S-DIGEST-REJECT' },
   { defect: 'accepts-overlap', breaks: 'S-OVERLAP-REJECT' },
+  { defect: 'overlap-overwrites-bytes', breaks: 'S-OVERLAP-REJECT' },
   { defect: 'list-ignores-paging', breaks: 'S-LIST-PARTS' },
+  { defect: 'paging-needs-limit', breaks: 'S-LIST-PARTS' },
   { defect: 'status-stale', breaks: 'S-STATUS' },
+  { defect: 'status-counts-received', breaks: 'S-STATUS' },
   { defect: 'file-sha1-wrong', breaks: 'S-COMMIT-OK' },
+  { defect: 'commit-size-wrong', breaks: 'S-COMMIT-OK' },
   { defect: 'commit-digest-unchecked', breaks: 'S-COMMIT-DIGEST-REJECT' },
+  { defect: 'commit-digest-optional', breaks: 'S-COMMIT-DIGEST-REJECT' },
   { defect: 'commit-with-hole', breaks: 'S-COMMIT-INCOMPLETE-REJECT' },
   { defect: 'abort-keeps-session', breaks: 'S-ABORT' },
   { defect: 'no-auth-check', breaks: 'S-AUTH' },
+  { defect: 'auth-on-create-and-part-only', breaks: 'S-AUTH' },
   { defect: 'errors-without-request-id', breaks: 'S-ERROR-SHAPE' },
+  { defect: 'commit-errors-plain', breaks: 'S-ERROR-SHAPE' },
+];
+
+/**
+ * Behaviour HTTP and Box allow, which must fail no rule: each entry is one run of the minimal server with
+ * these arguments.
+ */
+export const SERVER_LEGAL_VARIANTS: readonly { name: string; args: string[] }[] = [
+  // The first commit answered 202 with Retry-After 6 (longer than Cucumber's default step timeout), and a
+  // 429 with Retry-After 1 on the first part, the first listing and the first commit.
+  { name: 'slow commits and rate limits', args: ['--variant', 'slow-commit,rate-limit'] },
+  {
+    name: 'odd header case, chunked bodies, Connection: close, extra JSON fields, no download endpoint, a default page of 7',
+    args: ['--variant', 'odd-case,chunked,connection-close,extra-fields,no-content', '--page', '7'],
+  },
 ];
 
 /** Starts a server command (node script and arguments) as a real process; resolves once it prints its base URL. */

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseDigest } from '../../protocol/digest.ts';
 import { type UploadPart, checkCommitBody } from '../../protocol/shapes.ts';
+import { type FileAttributes, commitAttributesOf } from '../items.ts';
 import { type RequestContext, headerOf } from '../context.ts';
 import { MAX_JSON_BYTES, fail, failStorage, readJsonBody, reply } from '../replies.ts';
 import { type Session, exclusively } from '../store.ts';
@@ -15,6 +16,8 @@ export const commitSession = withSession(async (ctx, session) => {
   if (!digest.ok) return fail(ctx, 400, 'bad_digest', digest.reason);
   const checked = checkCommitBody(body.value);
   if (!checked.ok) return fail(ctx, checked.status, checked.code, checked.message);
+  const attributes = commitAttributesOf(body.value);
+  if (!attributes.ok) return fail(ctx, attributes.status, attributes.code, attributes.message);
   session.commitAttempts += 1;
   const fault = fireFault(ctx, session.plan, { op: 'commit', attempt: session.commitAttempts });
   if (fault?.kind === 'delay') await sleep(fault.ms);
@@ -24,11 +27,11 @@ export const commitSession = withSession(async (ctx, session) => {
   // One at a time with other commits and aborts of the session: exactly one of a racing commit and abort wins.
   await exclusively(session, async () => {
     if (session.state !== 'open') return fail(ctx, 404, 'not_found', `Upload session not found: it was ${session.state}`);
-    await finishCommit(ctx, session, checked.value, digest.value);
+    await finishCommit(ctx, session, checked.value, digest.value, attributes.value);
   });
 });
 
-async function finishCommit(ctx: RequestContext, session: Session, listed: UploadPart[], expected: Buffer): Promise<void> {
+async function finishCommit(ctx: RequestContext, session: Session, listed: UploadPart[], expected: Buffer, attributes: FileAttributes): Promise<void> {
   const { store } = ctx.state;
   const problem = store.commitPartsProblem(session, listed);
   if (problem) return fail(ctx, 400, 'invalid_commit_parts', problem);
@@ -50,7 +53,7 @@ async function finishCommit(ctx: RequestContext, session: Session, listed: Uploa
     return fail(ctx, 400, 'digest_mismatch', `File digest was incorrect. Actual: ${actual.toString('base64')} Expected: ${expected.toString('base64')}`);
   }
   const previous = session.fileId ? store.files.get(session.fileId) : undefined;
-  const file = store.addFile(session, paths, actual.toString('hex'));
+  const file = store.addFile(session, paths, actual.toString('hex'), attributes);
   if (previous) await store.removeQuietly(previous.paths);
   session.committedFile = file;
   await store.endSession(session, 'committed');

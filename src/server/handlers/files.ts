@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import type { RequestContext, RouteHandler } from '../context.ts';
+import { projectFields } from '../items.ts';
 import { drainThenFail, failStorage, reply } from '../replies.ts';
 import type { StoredFile } from '../store.ts';
 
@@ -16,8 +17,8 @@ function withFile(handler: (ctx: RequestContext, file: StoredFile) => void | Pro
   };
 }
 
-/** GET /files/{id} */
-export const fileInfo = withFile((ctx, file) => reply(ctx, 200, file.entry));
+/** GET /files/{id}, `fields` honoured */
+export const fileInfo = withFile((ctx, file) => reply(ctx, 200, projectFields(file.entry, ctx.url.searchParams.get('fields'))));
 
 /** DELETE /files/{id} */
 export const deleteFile = withFile(async (ctx, file) => {

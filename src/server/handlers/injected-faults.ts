@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RequestContext } from '../context.ts';
 import { DEFAULT_ERROR_CODES, type FaultAction, type FaultOperation, RETRY_AFTER_HEADER, describeFault, matchFault } from '../faults.ts';
+
 import { fail, reply } from '../replies.ts';
 import type { ActivePlan } from '../store.ts';
 
@@ -30,9 +31,6 @@ export function fireFault(ctx: RequestContext, plan: ActivePlan, request: FaultR
   const planned = plannedFault(plan, request);
   return planned && fire(ctx, plan, planned);
 }
-
-/** A fault that lets the part be stored and fails only its answer (`persist`). */
-export const persists = (action: FaultAction): boolean => (action.kind === 'error' || action.kind === 'drop') && action.persist === true;
 
 /** The connection closes with no answer. */
 export function dropConnection(ctx: RequestContext): void {

@@ -6,7 +6,8 @@ import { headerOf } from '../context.ts';
 import { drainThenFail, fail, failStorage, markAborted, reply } from '../replies.ts';
 import { isMissingPath } from '../storage-errors.ts';
 import { randomHex } from '../store.ts';
-import { answerFault, dropConnection, fire, persists, plannedFault } from './injected-faults.ts';
+import { persists } from '../faults.ts';
+import { answerFault, dropConnection, fire, plannedFault } from './injected-faults.ts';
 import { withSession } from './sessions.ts';
 
 /** PUT /files/upload_sessions/{id}: one part, streamed to disk and hashed as it arrives. */

@@ -3,7 +3,6 @@ import { totalPartsFor } from '../../protocol/parts.ts';
 import { type UploadSession, checkCreateSessionBody } from '../../protocol/shapes.ts';
 import type { RequestContext, RouteHandler } from '../context.ts';
 import { drainThenFail, fail, readJsonBody, reply } from '../replies.ts';
-import { API_PREFIX } from '../state.ts';
 import { type Session, type StoredFile, exclusively, randomHex } from '../store.ts';
 import { answerFault, dropConnection, fireFault } from './injected-faults.ts';
 
@@ -12,7 +11,7 @@ const MAX_CREATE_BYTES = 64 * 1024;
 const MAX_LOG_EVENT_BYTES = 64 * 1024;
 
 export function sessionJson(ctx: RequestContext, session: Session): UploadSession {
-  const base = `${ctx.state.origin}${API_PREFIX}/files/upload_sessions/${session.id}`;
+  const base = `${ctx.apiBase}/files/upload_sessions/${session.id}`;
   return {
     id: session.id,
     type: 'upload_session',

@@ -1,0 +1,68 @@
+/**
+ * What the kit knows about each exchange it had with a server under test: what it sent, what it expects
+ * back (derived from what it sent, never from the server's earlier answers), and what came back. The
+ * grader judges every exchange from this record (src/grader/server-findings.ts).
+ */
+import type { HttpMethod, JsonResponse } from '../http/transport.ts';
+
+/** Which Authorization header a request carries. */
+export type Credentials = 'token' | 'none' | 'wrong';
+
+/** A part the kit sent and the server acknowledged: the bytes sent, and the id the server gave them. */
+export interface ExpectedPart {
+  readonly offset: number;
+  readonly size: number;
+  /** Hex SHA-1 of the bytes sent. */
+  readonly sha1: string;
+  /** The part_id of the server's answer, when it gave a usable one. */
+  readonly partId?: string;
+  /** The sha1 of the server's answer, when it differs from the bytes' (S-PART-OK's to judge). */
+  readonly answeredSha1?: string;
+}
+
+/** What the kit expects of the answer to one request. */
+export type Expectation =
+  /** A valid create with the token: 201 and an upload_session for a file of `fileSize` bytes (S-CREATE). */
+  | { readonly kind: 'session'; readonly fileSize: number }
+  /** A correct part into a free range: 200 and its record (S-PART-OK). */
+  | { readonly kind: 'part' }
+  /** A listing of an open session: a page of exactly the acknowledged parts (S-LIST-PARTS). */
+  | { readonly kind: 'listing'; readonly parts: readonly ExpectedPart[]; readonly query: { readonly offset?: number; readonly limit?: number } }
+  /** GET status of an open session: num_parts_processed counting the acknowledged parts (S-STATUS). */
+  | { readonly kind: 'status'; readonly sessionId: string; readonly processed: number }
+  /** A complete commit with the right Digest: 201 with a file of this size and SHA-1 (S-COMMIT-OK). */
+  | { readonly kind: 'file'; readonly size: number; readonly sha1: string }
+  /** A download of a committed file: these bytes (S-COMMIT-OK). */
+  | { readonly kind: 'content'; readonly size: number; readonly sha1: string }
+  /** DELETE of an open session: 204 (S-ABORT). */
+  | { readonly kind: 'abort' }
+  /** A request crafted to be refused, and the rule that says how: `status` exactly, or any 4xx. */
+  | { readonly kind: 'refusal'; readonly rule: string; readonly status?: number; readonly code?: string }
+  /** Nothing beyond what every answer owes (clean-up, a read of a file). */
+  | { readonly kind: 'any' };
+
+export interface ProbeExchange {
+  /** Position in the scenario's exchanges: what findings name. */
+  readonly index: number;
+  /** The request in words, for evidence. */
+  readonly request: string;
+  readonly method: HttpMethod;
+  readonly url: string;
+  readonly credentials: Credentials;
+  /** The Content-Range sent with a part, when it was well-formed. */
+  readonly range?: { readonly lo: number; readonly hi: number; readonly total: number };
+  /** Length and hex SHA-1 of the body sent. */
+  readonly body: { readonly length: number; readonly sha1: string };
+  /** The upload session the request is about. */
+  readonly session?: string;
+  readonly expect: Expectation;
+  response?: JsonResponse;
+  failure?: string;
+  /** A 429, a transient 5xx to a request that should succeed, or a commit's 202, the kit waited out and asked again: not the answer to judge. */
+  waitedOut?: boolean;
+  /** The kit gave up waiting (its budget): not judged. */
+  gaveUp?: boolean;
+}
+
+/** A state-changing request: one that may leave the session other than the kit expects when wrongly accepted. */
+export const changesState = (method: HttpMethod) => method !== 'GET';

@@ -1,0 +1,177 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readFile, readdir } from 'node:fs/promises';
+import { type IncomingMessage, type Server, createServer, request } from 'node:http';
+import type { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { type PeerCertificate, connect as tlsConnect } from 'node:tls';
+import { KitError } from '../src/adapters/client.ts';
+import { environmentFor, expandPlaceholders } from '../src/adapters/command.ts';
+import { type RunAuthority, createRunAuthority } from '../src/intercept/authority.ts';
+import { describeProxyLog, noRequestProblem } from '../src/intercept/evidence.ts';
+import { type InterceptProxy, startInterceptProxy } from '../src/intercept/proxy.ts';
+
+/** A CONNECT through the proxy: its status, and the tunnel's socket when it is 200. */
+function connectThrough(proxyUrl: string, target: string): Promise<{ status: number; socket: Socket; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${proxyUrl}`, { method: 'CONNECT', path: target });
+    req.once('connect', (res: IncomingMessage, socket: Socket, head: Buffer) => {
+      let body = head.toString();
+      if (res.statusCode !== 200) {
+        socket.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        socket.once('end', () => resolve({ status: res.statusCode ?? 0, socket, body }));
+        return;
+      }
+      resolve({ status: 200, socket, body });
+    });
+    req.once('error', reject);
+    req.end();
+  });
+}
+
+function curl(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    // Only what the test gives: no proxy or CA variable of the machine's own.
+    execFile('curl', ['-sS', '--max-time', '20', ...args], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8' }, (error, stdout, stderr) =>
+      resolve({ code: error ? Number((error as { code?: unknown }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+describe('the interception proxy and its CA', () => {
+  let dir = '';
+  let authority: RunAuthority;
+  let proxy: InterceptProxy;
+  let upstream: Server;
+  const delivered: string[] = [];
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'intercept-test-'));
+    authority = await createRunAuthority(dir);
+    // Stands in for the simulated server: says what it was asked, and on which host.
+    upstream = createServer((req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ host: req.headers.host, method: req.method, url: req.url }));
+    });
+    proxy = await startInterceptProxy({
+      authority,
+      hosts: ['upload.box.com', 'api.box.com'],
+      deliver: (socket, host) => {
+        delivered.push(host);
+        upstream.emit('connection', socket);
+      },
+    });
+  });
+  after(async () => {
+    await proxy.close();
+    upstream.closeAllConnections();
+    upstream.close();
+  });
+
+  test('binds 127.0.0.1 only', () => {
+    assert.match(proxy.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+  });
+
+  test("presents, for each Box host, a certificate for that host signed by the run's CA, and hands over the decrypted connection", async () => {
+    for (const host of ['upload.box.com', 'api.box.com']) {
+      const { status, socket } = await connectThrough(proxy.url, `${host}:443`);
+      assert.equal(status, 200);
+      const tls = tlsConnect({ socket, servername: host, ca: authority.caPem, ALPNProtocols: ['h2', 'http/1.1'] });
+      await once(tls, 'secureConnect');
+      assert.equal(tls.authorized, true, String(tls.authorizationError));
+      const peer: PeerCertificate = tls.getPeerCertificate();
+      assert.equal(peer.subjectaltname, `DNS:${host}`);
+      assert.match(peer.issuer.CN ?? '', /^Box conformance kit interception CA /);
+      assert.equal(tls.alpnProtocol, 'http/1.1', 'HTTP/2 is not offered: the simulated server speaks HTTP/1.1');
+      tls.end(`GET /api/2.0/x HTTP/1.1\r\nhost: ${host}\r\nconnection: close\r\n\r\n`);
+      let answer = '';
+      for await (const chunk of tls) answer += String(chunk);
+      assert.match(answer, new RegExp(`^HTTP/1.1 200 OK[^]*"host":"${host}","method":"GET","url":"/api/2.0/x"`));
+    }
+    assert.deepEqual(delivered.slice(-2), ['upload.box.com', 'api.box.com']);
+  });
+
+  test('curl, reading the proxy and the CA from the environment, reaches both hosts unmodified', async () => {
+    const env = { https_proxy: proxy.url, CURL_CA_BUNDLE: authority.caFile };
+    const upload = await curl(['https://upload.box.com/api/2.0/files/upload_sessions'], env);
+    assert.equal(upload.code, 0, upload.stderr);
+    assert.deepEqual(JSON.parse(upload.stdout), { host: 'upload.box.com', method: 'GET', url: '/api/2.0/files/upload_sessions' });
+    const api = await curl(['https://api.box.com/2.0/folders/0/items?limit=5'], env);
+    assert.equal(api.code, 0, api.stderr);
+    assert.deepEqual(JSON.parse(api.stdout), { host: 'api.box.com', method: 'GET', url: '/2.0/folders/0/items?limit=5' });
+  });
+
+  test('refuses every other host and port with 403, and forwards no plain-HTTP request', async () => {
+    const before = proxy.log().counts.refused;
+    for (const target of ['example.com:443', 'upload.box.com:80', 'account.box.com:443', '127.0.0.1:22']) {
+      const { status, body } = await connectThrough(proxy.url, target);
+      assert.equal(status, 403, target);
+      assert.match(body, /nothing leaves this machine/);
+    }
+    const plain = await curl(['-o', '/dev/null', '-w', '%{http_code}', 'http://upload.box.com/api/2.0/files/upload_sessions?access_token=s3cret'], {
+      http_proxy: proxy.url,
+    });
+    assert.equal(plain.stdout, '403');
+    const log = proxy.log();
+    assert.equal(log.counts.refused - before, 5);
+    const evidence = describeProxyLog(log);
+    assert.match(evidence, /CONNECT example\.com:443: refused \(403\)/);
+    assert.match(evidence, /GET http:\/\/upload\.box\.com\/api\/2\.0\/files\/upload_sessions\?…: refused/);
+    assert.doesNotMatch(evidence, /s3cret/);
+  });
+
+  test('a client that rejects the certificate: the alert it sent is logged and named in the kit error', async () => {
+    const rejected = await curl(['https://upload.box.com/api/2.0/files/upload_sessions'], { https_proxy: proxy.url, CURL_CA_BUNDLE: join(dir, 'missing.pem') });
+    assert.notEqual(rejected.code, 0);
+    const unknownCa = await curl(['--cacert', '/etc/ssl/certs/ca-certificates.crt', 'https://upload.box.com/'], { https_proxy: proxy.url });
+    assert.notEqual(unknownCa.code, 0);
+    const log = proxy.log();
+    const failure = log.events.find((event) => event.kind === 'tls-failed' && /unknown_ca/.test(event.detail ?? ''));
+    assert.ok(failure, JSON.stringify(log.events));
+    const problem = noRequestProblem({ events: [failure], counts: { intercepted: 0, refused: 0, 'tls-failed': 1 } });
+    assert.match(problem, /^the client made no request through the proxy; does it honour HTTPS_PROXY\?/);
+    assert.match(problem, /the client sent TLS alert unknown_ca \(48\)/);
+  });
+
+  test('a client that ignores the proxy gets the plain question', () => {
+    assert.equal(
+      noRequestProblem({ events: [], counts: { intercepted: 0, refused: 0, 'tls-failed': 0 } }),
+      'the client made no request through the proxy; does it honour HTTPS_PROXY?',
+    );
+  });
+
+  test("the run's directory holds the CA's certificate and never a private key", async () => {
+    assert.deepEqual(await readdir(dir), ['intercept-ca.pem']);
+    const pem = await readFile(authority.caFile, 'utf8');
+    assert.match(pem, /^-----BEGIN CERTIFICATE-----\n/);
+    assert.doesNotMatch(pem, /PRIVATE KEY/);
+  });
+});
+
+describe('the client environment of --intercept', () => {
+  const job = { baseUrl: 'https://upload.box.com/api/2.0', token: 't0k', file: '/tmp/f.bin', fileName: 'f.bin', folderId: '0', timeoutMs: 1000 };
+  const proxy = { proxyUrl: 'http://127.0.0.1:4321', caFile: '/tmp/run/intercept-ca.pem' };
+
+  test('every proxy variable in both spellings, NO_PROXY cleared, and the CA where each stack reads it', () => {
+    const env = environmentFor({ ...job, proxy });
+    for (const name of ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy']) assert.equal(env[name], proxy.proxyUrl, name);
+    for (const name of ['NO_PROXY', 'no_proxy']) assert.equal(env[name], '', name);
+    for (const name of ['SSL_CERT_FILE', 'CURL_CA_BUNDLE', 'REQUESTS_CA_BUNDLE', 'NODE_EXTRA_CA_CERTS']) assert.equal(env[name], proxy.caFile, name);
+    assert.equal(env.UPLOAD_BASE_URL, 'https://upload.box.com/api/2.0');
+  });
+
+  test('no proxy variable without --intercept', () => {
+    assert.deepEqual(Object.keys(environmentFor(job)).sort(), ['UPLOAD_BASE_URL', 'UPLOAD_FILE', 'UPLOAD_FILE_NAME', 'UPLOAD_FOLDER_ID', 'UPLOAD_TOKEN']);
+  });
+
+  test('{caFile} is the CA with --intercept, and a kit error without it', () => {
+    assert.equal(expandPlaceholders('rclone --ca-cert {caFile} {file}', { ...job, proxy }), 'rclone --ca-cert /tmp/run/intercept-ca.pem /tmp/f.bin');
+    assert.throws(
+      () => expandPlaceholders('rclone --ca-cert {caFile}', job),
+      (error) => error instanceof KitError && /--intercept/.test(error.message),
+    );
+  });
+});

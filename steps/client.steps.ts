@@ -57,6 +57,29 @@ Given(/^the server drops the connection halfway through part (\d+)'s first attem
 Given('the server answers the first {int} commits with 202 and Retry-After {int}', function (this: KitWorld, count: number, seconds: number) {
   for (let attempt = 1; attempt <= count; attempt++) this.setup.faults.push({ op: 'commit', attempt, action: { kind: 'retry-later', retryAfter: seconds } });
 });
+// Failures real uploaders met in production (issue 12): features/client/08-production-faults.feature.
+Given(/^the server stores part (\d+)'s first attempt, then answers it with (5\d\d)$/, function (this: KitWorld, part: string, status: string) {
+  firstAttemptOf(this, Number(part), { kind: 'error', status: Number(status), persist: true });
+});
+Given(/^the server stores part (\d+)'s first attempt, then drops the connection without an answer$/, function (this: KitWorld, part: string) {
+  firstAttemptOf(this, Number(part), { kind: 'drop', persist: true });
+});
+Given('the server answers the first create with 429 and Retry-After {int}', function (this: KitWorld, seconds: number) {
+  this.setup.faults.push({ op: 'create', attempt: 1, action: { kind: 'rate-limit', retryAfter: seconds } });
+});
+Given('the server answers the first commit with 429 and Retry-After {int}', function (this: KitWorld, seconds: number) {
+  this.setup.faults.push({ op: 'commit', attempt: 1, action: { kind: 'rate-limit', retryAfter: seconds } });
+});
+Given(/^the server answers the (first|second) commit with 400 parts_mismatch$/, function (this: KitWorld, which: string) {
+  this.setup.faults.push({ op: 'commit', attempt: which === 'first' ? 1 : 2, action: { kind: 'parts-mismatch' } });
+});
+Given('a sparse file of {int} GiB and {int} bytes', function (this: KitWorld, gib: number, bytes: number) {
+  this.setup.fileSize = gib * 2 ** 30 + bytes;
+  this.setup.sparseSource = true;
+});
+Given('the server keeps parts of zeros as their size and SHA-1 only', function (this: KitWorld) {
+  this.setup.sparseParts = true;
+});
 Given(/^the server answers every commit with (\d{3}) (\w+)$/, function (this: KitWorld, status: string, code: string) {
   this.setup.faults.push({ op: 'commit', action: { kind: 'error', status: Number(status), code } });
 });
@@ -126,6 +149,8 @@ const RULE_STEPS: Readonly<Record<ClientRuleId, string>> = {
   'C-COMMIT-DIGEST': 'every commit carried "Digest: sha=<base64 SHA-1 of the whole file>"',
   'C-COMMIT-RETRY-AFTER': 'after each 202 the client waited at least Retry-After seconds and committed again',
   'C-SUCCESS-HONEST': 'the client exited 0 if and only if the commit returned 201 and the stored file equals the source',
+  'C-RATE-LIMIT': 'after each 429 to the create or the commit, the client waited at least Retry-After seconds and sent it again',
+  'C-RECOVER-STORED': 'the client completed the upload with the part the server had stored, committing its record',
 };
 
 for (const ruleId of CLIENT_RULE_IDS) {

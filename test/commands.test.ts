@@ -75,6 +75,7 @@ describe('npm run server and npm run upload, as separate processes', () => {
     ['src/cli/upload.ts', ['--nope']],
     ['src/cli/server.ts', ['--port', 'eighty']],
     ['src/cli/server.ts', ['--part-size', '0']],
+    ['src/cli/conformance.ts', ['--large', '--replay', 'recordings/none']],
   ] as const) {
     test(`${script.split('/').at(-1)} ${args.join(' ')}: one line saying what to do, exit 2`, async () => {
       const { code, stderr } = await run(script, [...args]);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { describeCase, fileSizeArbitrary, generatedCaseArbitrary } from '../src/kit/generated.ts';
+import { BOX_PART_SIZES, casesArbitrary, describeCase, fileSizeArbitrary, generatedCaseArbitrary } from '../src/kit/generated.ts';
 import { totalPartsFor } from '../src/protocol/parts.ts';
 import { MINIMAL_CLIENT, runKit } from './support/kit.ts';
 
@@ -24,6 +24,26 @@ describe('generated cases', () => {
       assert.equal(new Set(generated.partFaults.map((fault) => fault.part)).size, generated.partFaults.length);
     }
     assert.equal(describeCase({ fileSize: 2000, partFaults: [], commit202s: 0 }, partSize), 'a file of 2000 bytes (exactly 2 part(s) of 1000), no faults');
+  });
+
+  test("with --large, cases also draw exact multiples (and one byte either side) of Box's 8 and 32 MiB parts", () => {
+    assert.ok(fc.sample(casesArbitrary(false), { numRuns: 200, seed: 3 }).every((generated) => generated.partSize === undefined));
+    const cases = fc.sample(casesArbitrary(true), { numRuns: 400, seed: 3 });
+    const large = cases.filter((generated) => generated.partSize !== undefined);
+    assert.ok(large.length > 100 && large.length < 300, `${large.length} of 400 cases at Box's part sizes`);
+    for (const partSize of BOX_PART_SIZES) {
+      const sizes = large.filter((generated) => generated.partSize === partSize).map((generated) => generated.fileSize);
+      for (const remainder of [0, 1, partSize - 1])
+        assert.ok(
+          sizes.some((size) => size % partSize === remainder),
+          `${partSize}: no size ≡ ${remainder}`,
+        );
+      assert.ok(sizes.every((size) => size >= partSize - 1 && size <= 3 * partSize + 1));
+    }
+    assert.equal(
+      describeCase({ partSize: 8388608, fileSize: 16777216, partFaults: [], commit202s: 0 }),
+      'a file of 16777216 bytes (exactly 2 part(s) of 8388608), no faults',
+    );
   });
 
   test('a client that sends an empty extra part on exact multiples is caught, shrunk to one part, and replays from its seed', async () => {

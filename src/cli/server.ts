@@ -27,6 +27,8 @@ a client test suite in any language can use it. Prints the API base URL on the f
   --part-size <bytes>    part_size handed out in every session (default 8388608)
   --min-file-size <n>    smallest file a session accepts (default 20000000, as Box; 1 to allow any)
   --storage-dir <dir>    where parts and committed files go (default: a temporary directory)
+  --sparse-parts         write part files sparse: runs of zeros are not stored, so a part of zeros
+                         costs only its size and SHA-1 (for multi-GiB uploads from sparse files)
   --help                 this text
 
 Budgets (they keep memory flat however long the server runs; see README):
@@ -44,6 +46,7 @@ async function main(): Promise<void> {
     'part-size': { type: 'string' },
     'min-file-size': { type: 'string' },
     'storage-dir': { type: 'string' },
+    'sparse-parts': { type: 'boolean' },
     ...Object.fromEntries(BUDGETS.map((budget) => [budget.flag, { type: 'string' as const }])),
     help: { type: 'boolean', short: 'h' },
   });
@@ -66,6 +69,7 @@ async function main(): Promise<void> {
     partSize: integerOption(COMMAND, 'part-size', values['part-size'], 8 * 1024 * 1024, 1),
     minFileSize: integerOption(COMMAND, 'min-file-size', values['min-file-size'], 20_000_000, 1),
     storageDir: values['storage-dir'],
+    sparseParts: values['sparse-parts'] ?? false,
     ...budgets,
   });
   process.stdout.write(`${server.baseUrl}\n`);

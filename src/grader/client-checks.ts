@@ -18,7 +18,7 @@ import {
   RETRY_FIRST_TOLERANCE_MS,
   SLOW_SERVER_MS,
 } from '../protocol/rules.ts';
-import { type FaultInstruction, type FaultReportEntry, describeFault } from '../server/faults.ts';
+import { type FaultInstruction, type FaultReportEntry, describeFault, persists } from '../server/faults.ts';
 import type { Exchange } from '../server/recorder.ts';
 import type { BlockedRule, Finding, FindingsAttachment } from './findings.ts';
 import { inFlight } from './in-flight.ts';
@@ -39,8 +39,12 @@ import {
   overlapsAny,
   partRequests,
   rangeOf,
+  refusedForStoredPart,
+  returnedRecords,
+  sameRecord,
+  type StoredDespiteFailure,
+  storedDespiteFailure,
   unpersistedOverlapSpans,
-  withinAny,
 } from './traffic.ts';
 
 /** Everything the kit knows after one run of a client against the simulated server. */
@@ -115,6 +119,8 @@ interface RunView {
   overlapping: Map<number, OverlappingSend>;
   /** Ranges refused as range_overlaps_existing_part and never acknowledged. */
   unpersisted: Span[];
+  /** Parts the server stored although it answered their upload with a failure (C-RECOVER-STORED's situation). */
+  storedDespiteFailure: StoredDespiteFailure[];
 }
 
 function viewOf(run: ClientRun): RunView {
@@ -126,6 +132,7 @@ function viewOf(run: ClientRun): RunView {
     acks: acknowledgements(run.traffic),
     overlapping: new Map(overlappingSends(parts, run.partSize, run.fileSize).map((send) => [send.exchange.seq, send])),
     unpersisted: unpersistedOverlapSpans(run.traffic),
+    storedDespiteFailure: storedDespiteFailure(run.traffic),
   };
 }
 
@@ -159,6 +166,18 @@ function laterAttempt(view: RunView, failed: Exchange): Exchange | undefined {
     const other = rangeOf(part);
     return part.seq > failed.seq && part.startMs >= failed.endMs && other !== undefined && range !== undefined && other.lo === range.lo;
   });
+}
+
+/**
+ * What the client did about a failed part attempt: its next attempt at the range, or, where the server
+ * had stored the part despite the failure, a list of the parts (how a client finds the stored record
+ * without resending it), whichever came first.
+ */
+function followUp(view: RunView, failed: Exchange): Exchange | undefined {
+  const retry = laterAttempt(view, failed);
+  if (!failed.fault?.storedPart) return retry;
+  const listing = view.run.traffic.find((exchange) => exchange.op === 'list' && exchange.seq > failed.seq && exchange.startMs >= failed.endMs);
+  return listing && (!retry || listing.seq < retry.seq) ? listing : retry;
 }
 
 /** The first attempt of each distinct part range, in the order the server saw them arrive. */
@@ -306,21 +325,19 @@ const CLIENT_CHECKS: Readonly<Record<ClientRuleId, Check>> = {
 
   'C-COVERAGE': (view) =>
     judgeCommits(view, (commit) => {
-      const { gaps, overlaps } = coverageOf(
-        view.acks.filter((ack) => ack.at <= commit.startMs).map((ack) => ack.record),
-        view.run.fileSize,
-      );
+      const acknowledged = view.acks.filter((ack) => ack.at <= commit.startMs).map((ack) => ack.record);
+      const { overlaps } = coverageOf(acknowledged, view.run.fileSize);
       // A hole where the commit lists a range the server refused as an overlap: C-OVERLAP-NOT-PERSISTED names that listing.
+      // (Such ranges count as covered here, so that refused neighbours, whose holes merge into one, are all left to it.)
       const listed = (commitParts(commit) ?? []).flatMap((entry) => {
         const span = entry as { offset?: unknown; size?: unknown };
         return typeof span.offset === 'number' && typeof span.size === 'number' ? [{ offset: span.offset, size: span.size }] : [];
       });
       const listedRefused = view.unpersisted.filter((span) => overlapsAny(span, listed));
+      const { gaps } = coverageOf([...acknowledged, ...listedRefused], view.run.fileSize);
       const where = describeExchange(commit);
       return [
-        ...gaps
-          .filter((gap) => !withinAny(gap, listedRefused))
-          .map((gap) => at(commit, `${where}: bytes ${gap.offset}-${gap.offset + gap.size - 1} had not been acknowledged`)),
+        ...gaps.map((gap) => at(commit, `${where}: bytes ${gap.offset}-${gap.offset + gap.size - 1} had not been acknowledged`)),
         ...overlaps.map((span) => at(commit, `${where}: bytes from ${span.offset} were acknowledged twice`)),
       ];
     }),
@@ -382,7 +399,7 @@ const CLIENT_CHECKS: Readonly<Record<ClientRuleId, Check>> = {
     if (failures.length === 0) return notApplicable('no part upload failed with 5xx, 429 or a dropped connection');
     const drafts: Draft[] = [];
     for (const failed of failures) {
-      const retry = laterAttempt(view, failed);
+      const retry = followUp(view, failed);
       if (!retry) {
         drafts.push({ ...at(failed, `${describeExchange(failed)} was never retried`, null), stops: true });
         continue;
@@ -398,7 +415,10 @@ const CLIENT_CHECKS: Readonly<Record<ClientRuleId, Check>> = {
   },
 
   'C-RETRY-FIRST': (view) => {
-    const failures = view.parts.filter((part) => retriable(view, part) || (isOverlapAnswer(part) && !view.overlapping.has(part.seq)));
+    // An overlap answer for a range the server holds from an earlier, failed attempt is no failure to retry: C-RECOVER-STORED's situation.
+    const failures = view.parts.filter(
+      (part) => retriable(view, part) || (isOverlapAnswer(part) && !view.overlapping.has(part.seq) && !refusedForStoredPart(part, view.storedDespiteFailure)),
+    );
     if (failures.length === 0) return notApplicable('no part upload failed');
     const firsts = firstAttempts(view);
     // The server cannot tell what the client had started or seen when events are closer together than the
@@ -411,7 +431,7 @@ const CLIENT_CHECKS: Readonly<Record<ClientRuleId, Check>> = {
     if (settled.length === 0) return notApplicable(`every part failure was answered within ${RETRY_FIRST_TOLERANCE_MS} ms of a part's arrival`);
     const drafts: Draft[] = [];
     for (const failed of settled) {
-      const retry = laterAttempt(view, failed);
+      const retry = followUp(view, failed);
       const until = retry?.startMs ?? Infinity;
       const jumped = firsts.find((first) => first.startMs > failed.endMs + RETRY_FIRST_TOLERANCE_MS && first.startMs < until);
       if (jumped)
@@ -422,11 +442,14 @@ const CLIENT_CHECKS: Readonly<Record<ClientRuleId, Check>> = {
 
   'C-OVERLAP-NOT-PERSISTED': (view) => {
     if (!view.parts.some(isOverlapAnswer)) return notApplicable('no part was answered range_overlaps_existing_part');
+    // A record the server itself returned (listed, or named as the conflicting part) is a part it holds, not the refused one.
+    const returned = returnedRecords(view.run.traffic);
     const drafts: Draft[] = [];
     for (const commit of view.commits) {
       for (const entry of commitParts(commit) ?? []) {
         const span = entry as { offset?: unknown; size?: unknown };
         if (typeof span.offset !== 'number' || typeof span.size !== 'number') continue;
+        if (returned.some((record) => sameRecord(entry, record))) continue;
         if (overlapsAny({ offset: span.offset, size: span.size }, view.unpersisted)) {
           const refused = view.parts.filter((part) => {
             const range = rangeOf(part);
@@ -460,18 +483,14 @@ const CLIENT_CHECKS: Readonly<Record<ClientRuleId, Check>> = {
         return !(typeof span.offset === 'number' && typeof span.size === 'number' && overlapsAny({ offset: span.offset, size: span.size }, view.unpersisted));
       });
       const drafts: Draft[] = [];
-      const same = (entry: unknown, record: { part_id: string; offset: number; size: number; sha1: string }) => {
-        const e = entry as Record<string, unknown>;
-        return e.part_id === record.part_id && e.offset === record.offset && e.size === record.size && e.sha1 === record.sha1;
-      };
       for (const ack of view.acks.filter((known) => known.at <= commit.startMs)) {
-        const count = own.filter((entry) => same(entry, ack.record)).length;
+        const count = own.filter((entry) => sameRecord(entry, ack.record)).length;
         if (count === 0)
           drafts.push(at([ack.exchange, commit], `${where}: the part the server returned as ${JSON.stringify(ack.record)} is not listed as returned`, commit));
         if (count > 1) drafts.push(at([ack.exchange, commit], `${where}: part ${ack.record.part_id} is listed ${count} times`, commit));
       }
       for (const entry of own) {
-        if (!view.acks.some((ack) => same(entry, ack.record)))
+        if (!view.acks.some((ack) => sameRecord(entry, ack.record)))
           drafts.push(at(commit, `${where}: lists ${JSON.stringify(entry)}, not a part record the server returned`));
       }
       return drafts;
@@ -532,6 +551,79 @@ const CLIENT_CHECKS: Readonly<Record<ClientRuleId, Check>> = {
     if (!exitedZero && ok) return observed([{ requests: [], message: `the file was committed intact, but the client exited ${run.exit.code}` }]);
     return observed([]);
   },
+
+  'C-RATE-LIMIT': (view) => {
+    const calls = view.run.traffic.filter((exchange) => exchange.op === 'create' || exchange.op === 'create-version' || exchange.op === 'commit');
+    const limited = calls.filter((exchange) => exchange.status === 429);
+    if (limited.length === 0) return notApplicable('no create or commit was answered 429');
+    const drafts: Draft[] = [];
+    for (const answer of limited) {
+      const retryAfter = retryAfterOf(answer);
+      const next = calls.find((call) => call.op === answer.op && call.seq > answer.seq && call.startMs >= answer.endMs);
+      if (!next) {
+        // The client gave up at the 429: that is why the run went no further.
+        drafts.push({
+          ...at(answer, `after ${describeExchange(answer)} with Retry-After ${retryAfter}, the client never sent the ${answer.op} again`, null),
+          stops: true,
+        });
+        continue;
+      }
+      const waited = next.startMs - answer.endMs;
+      if (waited + RETRY_AFTER_SLACK_MS < retryAfter * 1000)
+        drafts.push(at([answer, next], `${describeExchange(next)} came ${waited.toFixed(0)} ms after a 429 with Retry-After ${retryAfter}`, null));
+    }
+    return observed(drafts);
+  },
+
+  'C-RECOVER-STORED': (view) => {
+    if (view.storedDespiteFailure.length === 0) return notApplicable('no part was stored although its answer failed');
+    const { run } = view;
+    const drafts: Draft[] = [];
+    let unseen: string | undefined;
+    for (const { exchange: failed, record } of view.storedDespiteFailure) {
+      const span = { offset: record.offset, size: record.size };
+      const listedThere = view.commits.flatMap((commit) =>
+        (commitParts(commit) ?? []).filter((entry) => {
+          const { offset, size } = entry as { offset?: unknown; size?: unknown };
+          return typeof offset === 'number' && typeof size === 'number' && overlapsAny({ offset, size }, [span]);
+        }),
+      );
+      if (listedThere.some((entry) => sameRecord(entry, record))) continue;
+      const where = `${describeExchange(failed)}, although the server stored it as ${JSON.stringify(record)}`;
+      // Never followed up: C-RETRY's finding. Committed with another record or none for the range: the commit rules name it.
+      if (!followUp(view, failed)) {
+        unseen ??= `the client did nothing about ${where}`;
+        continue;
+      }
+      if (view.commits.length > 0) {
+        unseen ??= `the client committed ${listedThere.length > 0 ? 'a record the server never returned' : 'no record'} for ${where}`;
+        continue;
+      }
+      // Stopped for another reason: a request the server refused that has nothing to do with the stored part.
+      const other = run.traffic.find(
+        (exchange) => isRefusal(exchange) && !isInjectedRefusal(exchange) && !refusedForStoredPart(exchange, view.storedDespiteFailure),
+      );
+      if (other) {
+        unseen ??= `the client never committed; it stopped after the server turned down ${describeExchange(other)}`;
+        continue;
+      }
+      const resent = view.parts.filter((part) => part.seq > failed.seq && rangeOf(part)?.lo === record.offset);
+      const listed = run.traffic.some((exchange) => exchange.op === 'list' && exchange.seq > failed.seq);
+      const tried = [
+        resent.length > 0 ? `resent it ${resent.length} time(s) (${describeExchange(resent.at(-1) ?? failed)})` : '',
+        listed ? 'listed the parts' : '',
+      ]
+        .filter(Boolean)
+        .join(' and ');
+      const end = run.exit.timedOut ? 'was killed at the timeout' : `exited ${run.exit.code}`;
+      drafts.push({
+        ...at([failed, ...resent], `${where}: the client ${tried}, but never committed that record and ${end}`, null),
+        stops: true,
+      });
+    }
+    if (drafts.length > 0) return observed(drafts);
+    return unseen ? unobserved(unseen) : observed([]);
+  },
 };
 
 /** Planned faults that never fired: the scenario could not put the client in the situation it describes. */
@@ -541,14 +633,17 @@ export function unfiredFaults(run: ClientRun): FaultReportEntry[] {
 
 /** The rules whose situation a fault creates: where it never fires, they cannot be judged. */
 function provokedBy({ op, action }: FaultInstruction): ClientRuleId[] {
-  if (op === 'commit') return action.kind === 'retry-later' ? ['C-COMMIT-RETRY-AFTER'] : [];
+  if (op === 'create' || op === 'commit') {
+    if (action.kind === 'rate-limit') return ['C-RATE-LIMIT'];
+    return action.kind === 'retry-later' ? ['C-COMMIT-RETRY-AFTER'] : [];
+  }
   switch (action.kind) {
     case 'delay':
       return ['C-PARALLEL-MIN'];
     case 'overlap':
       return ['C-OVERLAP-NOT-PERSISTED', 'C-RETRY-FIRST'];
     default:
-      return ['C-RETRY', 'C-RETRY-FIRST'];
+      return persists(action) ? ['C-RECOVER-STORED', 'C-RETRY', 'C-RETRY-FIRST'] : ['C-RETRY', 'C-RETRY-FIRST'];
   }
 }
 

@@ -49,13 +49,65 @@ export interface Acknowledgement {
   at: number;
 }
 
+/** The part records a list-parts answer holds. */
+function listedRecords(exchange: Exchange): UploadPart[] {
+  if (exchange.op !== 'list' || exchange.status !== 200) return [];
+  const entries = (exchange.responseBody as { entries?: unknown } | undefined)?.entries;
+  return Array.isArray(entries) ? entries.filter(isUploadPart) : [];
+}
+
+export const sameRecord = (entry: unknown, record: UploadPart): boolean => {
+  const e = entry as Record<string, unknown> | null;
+  return e !== null && typeof e === 'object' && e.part_id === record.part_id && e.offset === record.offset && e.size === record.size && e.sha1 === record.sha1;
+};
+
+/**
+ * Every part record the server told the client it holds, the first time it did: in the part's 200 answer,
+ * or in a list of the session's parts (how a client learns of a part stored although its answer failed).
+ */
 export function acknowledgements(traffic: readonly Exchange[]): Acknowledgement[] {
   const out: Acknowledgement[] = [];
-  for (const exchange of partRequests(traffic)) {
-    const record = (exchange.responseBody as { part?: unknown } | undefined)?.part;
-    if (exchange.status === 200 && isUploadPart(record)) out.push({ record, exchange, at: exchange.endMs });
+  const seen = new Set<string>();
+  const add = (record: UploadPart, exchange: Exchange) => {
+    const key = `${record.part_id}@${record.offset}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    out.push({ record, exchange, at: exchange.endMs });
+  };
+  for (const exchange of [...traffic].sort((a, b) => a.endMs - b.endMs)) {
+    const record = exchange.op === 'part' ? (exchange.responseBody as { part?: unknown } | undefined)?.part : undefined;
+    if (exchange.status === 200 && isUploadPart(record)) add(record, exchange);
+    for (const listed of listedRecords(exchange)) add(listed, exchange);
   }
-  return out;
+  return out.sort((a, b) => a.exchange.seq - b.exchange.seq);
+}
+
+/** A part the server stored although it answered its upload with a failure (a fault with `persist`): C-RECOVER-STORED's situation. */
+export interface StoredDespiteFailure {
+  exchange: Exchange;
+  record: UploadPart;
+}
+
+export function storedDespiteFailure(traffic: readonly Exchange[]): StoredDespiteFailure[] {
+  return partRequests(traffic).flatMap((exchange) => {
+    const record = exchange.fault?.storedPart;
+    return record && isRefusal(exchange) ? [{ exchange, record }] : [];
+  });
+}
+
+/** A range_overlaps_existing_part answer on a range the server holds from an earlier attempt that was answered with a failure. */
+export function refusedForStoredPart(exchange: Exchange, stored: readonly StoredDespiteFailure[]): boolean {
+  const range = rangeOf(exchange);
+  return isOverlapAnswer(exchange) && range !== undefined && stored.some((entry) => entry.exchange.seq < exchange.seq && entry.record.offset === range.lo);
+}
+
+/** Part records the server handed the client in any answer: acknowledged, listed, or named as the conflicting part of an overlap. */
+export function returnedRecords(traffic: readonly Exchange[]): UploadPart[] {
+  const conflicting = partRequests(traffic).flatMap((exchange) => {
+    const named = (exchange.responseBody as { context_info?: { conflicting_part?: unknown } } | undefined)?.context_info?.conflicting_part;
+    return isOverlapAnswer(exchange) && isUploadPart(named) ? [named] : [];
+  });
+  return [...acknowledgements(traffic).map((ack) => ack.record), ...conflicting];
 }
 
 export const isOverlapAnswer = (exchange: Exchange) => exchange.status === 416 && errorCode(exchange) === 'range_overlaps_existing_part';
@@ -126,10 +178,6 @@ export function unpersistedOverlapSpans(traffic: readonly Exchange[]): Span[] {
     if (!acked.some((record) => record.offset === span.offset && record.size === span.size)) spans.push(span);
   }
   return spans;
-}
-
-export function withinAny(span: Span, spans: readonly Span[]): boolean {
-  return spans.some((outer) => span.offset >= outer.offset && span.offset + span.size <= outer.offset + outer.size);
 }
 
 export function overlapsAny(span: Span, spans: readonly Span[]): boolean {

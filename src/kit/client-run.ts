@@ -4,7 +4,7 @@ import { type ClientOutcome, type ClientUnderTest, KitError } from '../adapters/
 import { type ClientRun, type RunJudgement, judgeRun } from '../grader/client-checks.ts';
 import { startSimulatedServer } from '../server/app.ts';
 import type { FaultInstruction } from '../server/faults.ts';
-import { writeSeededFile } from './source-file.ts';
+import { writeSeededFile, writeSparseFile } from './source-file.ts';
 import { type ProxyLog, noRequestProblem } from '../intercept/evidence.ts';
 import type { Interceptor } from '../intercept/interceptor.ts';
 
@@ -13,6 +13,10 @@ export interface RunSetup {
   fileSize: number;
   partSize: number;
   faults: FaultInstruction[];
+  /** A sparse source file (seeded bytes at a few offsets, holes elsewhere) instead of seeded bytes throughout. */
+  sparseSource?: boolean;
+  /** The server writes part files sparse, so runs of zeros cost no disk. */
+  sparseParts?: boolean;
 }
 
 export interface RunContext {
@@ -20,6 +24,7 @@ export interface RunContext {
   workDir: string;
   token: string;
   folderId: string;
+  /** Per client run, and per started GiB of the file for files over 1 GiB. */
   timeoutMs: number;
   seed: string;
   /** --intercept: the client goes through a proxy answering Box's own hosts. */
@@ -46,21 +51,30 @@ export function runIdOf(setup: RunSetup): string {
 const sources = new Map<string, Promise<{ path: string; sha1: string }>>();
 let runCounter = 0;
 
-function sourceFor(context: RunContext, size: number): Promise<{ path: string; sha1: string }> {
-  const key = `${context.workDir}:${size}`;
+function sourceFor(context: RunContext, size: number, sparse: boolean): Promise<{ path: string; sha1: string }> {
+  const kind = sparse ? 'sparse' : 'source';
+  const key = `${context.workDir}:${kind}:${size}`;
   let source = sources.get(key);
   if (!source) {
-    const path = join(context.workDir, `source-${size}.bin`);
-    source = writeSeededFile(path, size, `${context.seed}:${size}`).then(({ sha1 }) => ({ path, sha1 }));
+    const path = join(context.workDir, `${kind}-${size}.bin`);
+    const write = sparse ? writeSparseFile : writeSeededFile;
+    source = write(path, size, `${context.seed}:${size}`).then(({ sha1 }) => ({ path, sha1 }));
     sources.set(key, source);
   }
   return source;
 }
 
+const GiB = 2 ** 30;
+
+/** The run's time limit: --timeout, once per started GiB for files over 1 GiB (the @slow scenarios). */
+export function runTimeoutMs(timeoutMs: number, fileSize: number): number {
+  return timeoutMs * Math.max(1, Math.ceil(fileSize / GiB));
+}
+
 /** Runs a client once against a fresh simulated server set up as `setup` says, and keeps all it did. */
 export async function runClientOnce(client: ClientUnderTest, setup: RunSetup, context: RunContext): Promise<RecordedRun> {
-  const source = await sourceFor(context, setup.fileSize);
-  const server = await startSimulatedServer({ token: context.token, partSize: setup.partSize, minFileSize: 1 });
+  const source = await sourceFor(context, setup.fileSize, setup.sparseSource === true);
+  const server = await startSimulatedServer({ token: context.token, partSize: setup.partSize, minFileSize: 1, sparseParts: setup.sparseParts === true });
   try {
     server.setFaultPlan({ instructions: setup.faults });
     runCounter += 1;
@@ -75,7 +89,7 @@ export async function runClientOnce(client: ClientUnderTest, setup: RunSetup, co
         file: source.path,
         fileName,
         folderId: context.folderId,
-        timeoutMs: context.timeoutMs,
+        timeoutMs: runTimeoutMs(context.timeoutMs, setup.fileSize),
         proxy: intercepted?.access,
       });
     } finally {

@@ -52,6 +52,8 @@ export interface ConformanceOptions {
   strict: boolean;
   /** Include the @generated scenarios: this many cases, from this fast-check seed (random when absent). */
   generated?: { runs: number; seed?: number };
+  /** Include the @slow scenarios (multi-GiB files), and draw generated cases at Box's part sizes too. */
+  large?: boolean;
   /** Rule ids the implementation knowingly fails (--expect-failures). */
   expectedFailures?: readonly string[];
   /** Per client run. */
@@ -159,6 +161,16 @@ async function serverSide(options: ConformanceOptions): Promise<ServerSide> {
   };
 }
 
+/**
+ * The tag expression Cucumber runs: the user's, without the scenarios that are only run when asked for.
+ * Generated cases are many client runs (--generated); @slow scenarios upload files of several GiB
+ * (--large, or a --tags expression that names @slow).
+ */
+export function scenarioTags(options: Pick<ConformanceOptions, 'tags' | 'generated' | 'large'>): string {
+  const leftOut = [...(options.generated ? [] : ['not @generated']), ...(options.large || /@slow\b/.test(options.tags ?? '') ? [] : ['not @slow'])];
+  return [...(options.tags ? [`(${options.tags})`] : []), ...leftOut].join(' and ');
+}
+
 /** The kit cannot run at all (exit 2): a server that cannot be reached, a recording that cannot be read. */
 export class KitRunError extends Error {
   override readonly name = 'KitRunError';
@@ -186,9 +198,9 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
     seed: randomId(8),
     workDir,
     generated: { runs: options.generated?.runs ?? 0, seed: options.generated?.seed ?? randomBytes(4).readUInt32BE() >>> 1 },
+    large: options.large ?? false,
   };
-  // Generated cases are many client runs: only when asked for.
-  const tags = options.generated ? (options.tags ?? '') : options.tags ? `(${options.tags}) and not @generated` : 'not @generated';
+  const tags = scenarioTags(options);
   const paths = [...(gradesClient ? ['features/client/**/*.feature'] : []), ...(gradesServer ? ['features/server/**/*.feature'] : [])];
   const { runConfiguration } = await loadConfiguration(
     {

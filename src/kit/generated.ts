@@ -14,9 +14,18 @@ import { type RunContext, runClientOnce } from './client-run.ts';
 /** Small parts keep each case quick while files still span many parts. */
 export const GENERATED_PART_SIZE = 256 * 1024;
 
+/**
+ * The part sizes Box hands out (8 MiB for files of a few hundred MB, 32 MiB around 1 GB): exact multiples
+ * of them broke several generated SDKs (box-java-sdk#1957, box-codegen#980, box-windows-sdk-v2#408). Drawn
+ * with --large only, since each such case moves up to 96 MiB.
+ */
+export const BOX_PART_SIZES: readonly number[] = [8 * 1024 * 1024, 32 * 1024 * 1024];
+
 export type FaultKind = '503' | '429' | 'drop' | 'overlap';
 
 export interface GeneratedCase {
+  /** The session's part size; the run's (GENERATED_PART_SIZE unless --part-size) when absent. */
+  partSize?: number;
   fileSize: number;
   /** First attempts of these parts (1-based) fail this way. */
   partFaults: { part: number; kind: FaultKind }[];
@@ -40,7 +49,27 @@ export function fileSizeArbitrary(partSize: number): fc.Arbitrary<number> {
 }
 
 export function generatedCaseArbitrary(partSize: number): fc.Arbitrary<GeneratedCase> {
-  return fileSizeArbitrary(partSize).chain((fileSize) => {
+  return casesOfFiles(partSize, fileSizeArbitrary(partSize));
+}
+
+/** Files of 1 to 3 parts at Box's own part sizes, exact multiples and one byte either side. */
+export function boxPartSizeCaseArbitrary(): fc.Arbitrary<GeneratedCase> {
+  return fc.constantFrom(...BOX_PART_SIZES).chain((partSize) =>
+    casesOfFiles(
+      partSize,
+      fc.record({ parts: fc.integer({ min: 1, max: 3 }), delta: fc.constantFrom(0, 1, -1) }).map(({ parts, delta }) => parts * partSize + delta),
+    ).map((generated) => ({ partSize, ...generated })),
+  );
+}
+
+/** The cases the run draws from: the kit's small parts (or the given part size), and with `large` Box's part sizes too. */
+export function casesArbitrary(large: boolean, partSize = GENERATED_PART_SIZE): fc.Arbitrary<GeneratedCase> {
+  const small = generatedCaseArbitrary(partSize);
+  return large ? fc.oneof(small, boxPartSizeCaseArbitrary()) : small;
+}
+
+function casesOfFiles(partSize: number, fileSizes: fc.Arbitrary<number>): fc.Arbitrary<GeneratedCase> {
+  return fileSizes.chain((fileSize) => {
     const parts = totalPartsFor(fileSize, partSize);
     return fc.record({
       fileSize: fc.constant(fileSize),
@@ -64,7 +93,7 @@ export function faultsFor(generated: GeneratedCase): FaultInstruction[] {
   ];
 }
 
-export function describeCase(generated: GeneratedCase, partSize: number): string {
+export function describeCase(generated: GeneratedCase, partSize = generated.partSize ?? GENERATED_PART_SIZE): string {
   const parts = totalPartsFor(generated.fileSize, partSize);
   const rest = generated.fileSize - (parts - 1) * partSize;
   const shape = rest === partSize ? `exactly ${parts} part(s)` : `${parts - 1} part(s) and ${rest} byte(s)`;
@@ -83,12 +112,13 @@ export type GeneratedOutcome =
 export async function checkGeneratedCases(
   client: ClientUnderTest,
   context: RunContext,
-  options: { runs: number; seed: number; partSize?: number },
+  options: { runs: number; seed: number; partSize?: number; large?: boolean },
 ): Promise<GeneratedOutcome> {
-  const partSize = options.partSize ?? GENERATED_PART_SIZE;
+  const smallPartSize = options.partSize ?? GENERATED_PART_SIZE;
   const mustRules = rulesFor('client').filter((rule) => rule.level === 'MUST');
   const failuresByCase = new Map<string, Record<string, Finding[]>>();
-  const property = fc.asyncProperty(generatedCaseArbitrary(partSize), async (generated) => {
+  const property = fc.asyncProperty(casesArbitrary(options.large ?? false, smallPartSize), async (generated) => {
+    const partSize = generated.partSize ?? smallPartSize;
     const { judgement } = await runClientOnce(client, { fileSize: generated.fileSize, partSize, faults: faultsFor(generated) }, context);
     const failures: Record<string, Finding[]> = {};
     for (const rule of mustRules) {
@@ -109,7 +139,7 @@ export async function checkGeneratedCases(
     runs: options.runs,
     seed: options.seed,
     counterexample,
-    description: describeCase(counterexample, partSize),
+    description: describeCase(counterexample, counterexample.partSize ?? smallPartSize),
     shrinks: details.numShrinks,
     failures: failures ?? {},
   };

@@ -1,6 +1,7 @@
 /**
  * The link between the rule catalogue and the Gherkin: every rule has a scenario, and every scenario
- * names exactly one catalogue rule and carries that rule's level and side tags.
+ * names exactly one catalogue rule and carries that rule's level and side tags, and @robustness exactly
+ * when the rule goes beyond the guide.
  */
 import { readFile, readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
@@ -39,6 +40,9 @@ export async function scenariosUnder(dir: string): Promise<TaggedScenario[]> {
   return scenarios;
 }
 
+/** Scenarios of rules beyond the guide (a `robustness` entry in the catalogue) carry this tag too. */
+export const ROBUSTNESS_TAG = '@robustness';
+
 export function traceabilityProblems(scenarios: readonly TaggedScenario[], rules: readonly Rule[] = RULES): TraceabilityProblem[] {
   const problems: TraceabilityProblem[] = [];
   const covered = new Set<string>();
@@ -64,7 +68,16 @@ export function traceabilityProblems(scenarios: readonly TaggedScenario[], rules
     if (scenario.tags.includes(otherLevel)) problems.push({ where: scenario.where, problem: `@${id} is a ${rule.level} rule, not ${otherLevel.slice(1)}` });
     if (!scenario.tags.includes(`@${rule.side}`))
       problems.push({ where: scenario.where, problem: `@${id} is a ${rule.side} rule: tag the scenario @${rule.side}` });
+    const robust = scenario.tags.includes(ROBUSTNESS_TAG);
+    if (rule.robustness && !robust) problems.push({ where: scenario.where, problem: `@${id} goes beyond the guide: tag the scenario ${ROBUSTNESS_TAG}` });
+    if (!rule.robustness && robust)
+      problems.push({ where: scenario.where, problem: `${ROBUSTNESS_TAG} marks rules beyond the guide; @${id} restates the guide` });
   }
-  for (const rule of rules) if (!covered.has(rule.id)) problems.push({ where: 'catalogue', problem: `${rule.id} has no scenario` });
+  for (const rule of rules) {
+    if (!covered.has(rule.id)) problems.push({ where: 'catalogue', problem: `${rule.id} has no scenario` });
+    if (rule.robustness && rule.level !== 'SHOULD') problems.push({ where: 'catalogue', problem: `${rule.id} goes beyond the guide: it can only be a SHOULD` });
+    if (rule.robustness && rule.robustness.sources.length === 0)
+      problems.push({ where: 'catalogue', problem: `${rule.id} goes beyond the guide: name its sources` });
+  }
   return problems;
 }

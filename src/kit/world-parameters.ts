@@ -14,4 +14,6 @@ export type KitWorldParameters = {
   workDir: string;
   /** Generated cases (the @generated scenarios): how many, and fast-check's seed. */
   generated: { runs: number; seed: number };
+  /** --large: the @slow scenarios run, and generated cases also draw files at Box's own part sizes (8 and 32 MiB). */
+  large: boolean;
 };

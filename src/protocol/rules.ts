@@ -13,6 +13,18 @@ export interface GuideRef {
   readonly says: string;
 }
 
+/**
+ * Where a rule beyond Box's guides gets its expectation: the guide is silent on what a client should do,
+ * and real uploaders broke there in production. Such a rule is a SHOULD and its scenarios are tagged
+ * @robustness as well (src/kit/traceability.ts checks both).
+ */
+export interface RobustnessRef {
+  /** What went wrong in production, restated. */
+  readonly why: string;
+  /** The public bug threads that record it. */
+  readonly sources: readonly { readonly title: string; readonly url: string }[];
+}
+
 export interface Rule {
   readonly id: string;
   readonly level: RuleLevel;
@@ -20,6 +32,8 @@ export interface Rule {
   /** What the implementation under test does, completing "the client …" / "the server …". */
   readonly statement: string;
   readonly guide: GuideRef;
+  /** Present on rules that go beyond the guide. */
+  readonly robustness?: RobustnessRef;
 }
 
 const UPLOAD_PART = 'https://developer.box.com/guides/uploads/chunked/upload-part/';
@@ -78,6 +92,16 @@ const errors: GuideRef = {
   url: ERRORS,
   says: 'Errors come back as a ClientError JSON object with type "error", status, code, message and request_id.',
 };
+const rateLimits: GuideRef = {
+  section: 'Rate limits',
+  url: 'https://developer.box.com/guides/api-calls/permissions-and-errors/rate-limits/',
+  says: 'A call over the rate limit is answered 429 with a retry-after header, the seconds to wait before the call can be retried; retry with exponential back-off.',
+};
+const listParts: GuideRef = {
+  section: 'API reference › List parts',
+  url: `${REFERENCE}get-files-upload-sessions-id-parts/`,
+  says: 'List parts returns the parts uploaded so far, a page at a time (offset, limit), with total_count.',
+};
 
 /**
  * Thresholds the client rules judge by. Each is written once: the checks, the statements and the step
@@ -122,6 +146,7 @@ interface ClientRuleText {
   readonly level: RuleLevel;
   readonly statement: string;
   readonly guide: GuideRef;
+  readonly robustness?: RobustnessRef;
 }
 
 /**
@@ -169,7 +194,7 @@ const CLIENT_RULES = {
   'C-COVERAGE': {
     level: 'MUST',
     statement:
-      'has every byte of the file acknowledged exactly once before it commits (judged at every commit, whatever the reason for a hole, except a range the commit lists although the server refused it as an overlap: C-OVERLAP-NOT-PERSISTED’s)',
+      'has every byte of the file acknowledged exactly once before it commits (judged at every commit, whatever the reason for a hole, except a range the commit lists although the server refused it as an overlap: C-OVERLAP-NOT-PERSISTED’s; a part is acknowledged when the server returns its record, in the part’s answer or in a list of the parts)',
     guide: partSize,
   },
   'C-ORDER': {
@@ -185,18 +210,18 @@ const CLIENT_RULES = {
   },
   'C-RETRY': {
     level: 'SHOULD',
-    statement: `retries a part that failed with 5xx, 429 (after Retry-After) or a dropped connection, and completes the upload (judged wherever a part failed so; a retry may reach the server up to ${RETRY_AFTER_SLACK_MS} ms before Retry-After has passed)`,
+    statement: `retries a part that failed with 5xx, 429 (after Retry-After) or a dropped connection, and completes the upload (judged wherever a part failed so; a retry may reach the server up to ${RETRY_AFTER_SLACK_MS} ms before Retry-After has passed; where the server had stored the part despite the failed answer, listing the parts instead of resending it counts as the retry, and completing is C-RECOVER-STORED’s)`,
     guide: parallel,
   },
   'C-RETRY-FIRST': {
     level: 'SHOULD',
-    statement: `retries a failed part before starting any part beyond those already in flight: no first attempt of another part reaches the server more than ${RETRY_FIRST_TOLERANCE_MS} ms after a failed answer (5xx, 429, dropped, or range_overlaps_existing_part for a range the client had not sent twice) and before its retry; judged on each failure answered at least ${RETRY_FIRST_TOLERANCE_MS} ms after the last first attempt before it (closer together, the server cannot tell what the client had started or seen)`,
+    statement: `retries a failed part before starting any part beyond those already in flight: no first attempt of another part reaches the server more than ${RETRY_FIRST_TOLERANCE_MS} ms after a failed answer (5xx, 429, dropped, or range_overlaps_existing_part for a range the client had not sent twice and the server did not hold from an earlier attempt) and before its retry, or the list of the parts where the server had stored the failed part; judged on each failure answered at least ${RETRY_FIRST_TOLERANCE_MS} ms after the last first attempt before it (closer together, the server cannot tell what the client had started or seen)`,
     guide: parallel,
   },
   'C-OVERLAP-NOT-PERSISTED': {
     level: 'MUST',
     statement:
-      'after range_overlaps_existing_part, treats that part as not persisted: never lists it in the commit, never reports success for a file missing that range (judged on every commit after such an answer; exiting 0 without an intact stored file is C-SUCCESS-HONEST’s finding)',
+      'after range_overlaps_existing_part, treats that part as not persisted: never lists it in the commit, never reports success for a file missing that range (judged on every commit after such an answer; a record the server itself returned for that range, in a list of the parts or as the conflicting part, is not the refused part; exiting 0 without an intact stored file is C-SUCCESS-HONEST’s finding)',
     guide: rangeOverlap,
   },
   'C-COMMIT-PARTS': {
@@ -216,6 +241,28 @@ const CLIENT_RULES = {
     statement:
       'exits 0 only when the commit returned 201 and the stored file equals the source byte for byte, non-zero otherwise (judged on every run; a client killed at the timeout reported neither)',
     guide: commitSession,
+  },
+  'C-RATE-LIMIT': {
+    level: 'SHOULD',
+    statement: `on a 429 answer to the session create or the commit, sends that request again, no sooner than Retry-After seconds later (judged wherever a create or a commit was answered 429; the next one may reach the server up to ${RETRY_AFTER_SLACK_MS} ms early; Box names the header retry-after, in lower case)`,
+    guide: rateLimits,
+  },
+  'C-RECOVER-STORED': {
+    level: 'SHOULD',
+    statement:
+      'completes the upload with the right bytes when the server stored a part although its answer failed (5xx or a dropped connection), e.g. by listing the parts before or after a retry and committing the stored record (judged wherever the server did so; a retry of that part is answered range_overlaps_existing_part, as Box does; a commit without that record is judged by C-COVERAGE, C-COMMIT-PARTS or C-OVERLAP-NOT-PERSISTED, a failure never followed up by C-RETRY)',
+    guide: {
+      ...listParts,
+      section: 'Beyond the guide (box-java-sdk PR #781, rclone#2054) › API reference › List parts',
+      says: 'The guide is silent on a part stored although its answer failed; List parts returns the parts uploaded so far, with their records.',
+    },
+    robustness: {
+      why: 'Box has stored a part and still answered its upload with a 500 or a dropped connection; the retry of that part is then refused with range_overlaps_existing_part, and an uploader that only retries never completes.',
+      sources: [
+        { title: 'box-java-sdk PR #781: check that a part was uploaded before retrying after a 500', url: 'https://github.com/box/box-java-sdk/pull/781' },
+        { title: 'rclone#2054: Box multipart upload refused with range_overlaps_existing_part', url: 'https://github.com/rclone/rclone/issues/2054' },
+      ],
+    },
   },
 } as const satisfies Record<`C-${string}`, ClientRuleText>;
 
@@ -297,11 +344,7 @@ export const RULES: readonly Rule[] = [
     side: 'server',
     statement:
       'lists exactly the persisted parts, with offset/limit paging and total_count (judged against the parts the kit sent, on every listing it sees; with one part more stored than the default page the answer states, paged by offset alone and with a limit)',
-    guide: {
-      section: 'API reference › List parts',
-      url: `${REFERENCE}get-files-upload-sessions-id-parts/`,
-      says: 'List parts returns the parts uploaded so far, a page at a time (offset, limit), with total_count.',
-    },
+    guide: listParts,
   },
   {
     id: 'S-STATUS',

@@ -61,6 +61,11 @@ export interface SimulatedServerOptions {
   storageDir?: string;
   /** Session lifetime (default 1 hour). */
   sessionTtlMs?: number;
+  /**
+   * Write part files sparse: runs of zeros become holes, so a part of zeros takes only its size and SHA-1
+   * and a multi-GiB upload cut from a sparse source holds little disk (default false).
+   */
+  sparseParts?: boolean;
   /** The budgets of SERVER_LIMITS, each optional. */
   maxSessions?: number;
   maxParts?: number;
@@ -185,10 +190,11 @@ export async function startSimulatedServer(options: SimulatedServerOptions = {})
       minFileSize: options.minFileSize ?? 20_000_000,
       sessionTtlMs: limits.sessionTtlMs,
       maxUrlBytes: options.maxUrlBytes ?? SERVER_LIMITS.maxUrlBytes,
+      sparseParts: options.sparseParts ?? false,
     },
     store,
     recorder: new TrafficRecorder(options.trafficBudgetBytes ?? SERVER_LIMITS.trafficBudgetBytes),
-    plan: { instructions: [], fired: [] },
+    plan: { instructions: [], fired: [], creates: 0 },
     origin: '',
     publicHosts: new WeakMap(),
   };

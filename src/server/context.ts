@@ -22,7 +22,7 @@ export function headerOf(req: IncomingMessage, name: string): string | undefined
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
-/** The auth scheme is case-insensitive (RFC 9110 §11.1): `bearer x` is as good as `Bearer x`. */
+/** The auth scheme is case-insensitive (RFC 9110 §11.1), and one or more spaces may follow it: `bearer  x` is as good as `Bearer x`. */
 export function authenticate(req: IncomingMessage, token: string | undefined): AuthClass {
   const header = req.headers.authorization;
   if (header === undefined) return 'missing';

@@ -1,3 +1,4 @@
+import type { UploadPart } from '../protocol/shapes.ts';
 import type { FaultAction } from './faults.ts';
 
 export type Operation =
@@ -47,7 +48,8 @@ export interface Exchange {
   dropped: boolean;
   /** The client went away before the exchange finished. */
   clientAborted: boolean;
-  fault?: { description: string; action: FaultAction };
+  /** The injected fault that governed this request; `storedPart` when the server stored the part although it answered with the fault. */
+  fault?: { description: string; action: FaultAction; storedPart?: UploadPart };
   /** For parts: the part number (1-based) when the range starts on a part boundary, and its attempt. */
   partNumber?: number;
   attempt?: number;

@@ -9,6 +9,8 @@ export interface ServerConfig {
   partSize: number;
   minFileSize: number;
   sessionTtlMs: number;
+  /** Write part files sparse (runs of zeros as holes): a part of zeros costs only its size and SHA-1. */
+  sparseParts: boolean;
   maxUrlBytes: number;
 }
 
@@ -36,7 +38,7 @@ export interface ServerState {
 export const API_PREFIX = '/api/2.0';
 
 export function setFaultPlan(state: ServerState, next: FaultPlan): void {
-  state.plan = { instructions: next.instructions.map((instruction) => ({ ...instruction })), fired: next.instructions.map(() => 0) };
+  state.plan = { instructions: next.instructions.map((instruction) => ({ ...instruction })), fired: next.instructions.map(() => 0), creates: 0 };
 }
 
 export function faultReport(state: ServerState): FaultReportEntry[] {

@@ -1,11 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { type WriteStream, createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { type Span, coverageOf, spansOverlap } from '../protocol/parts.ts';
 import type { BoxFile, UploadPart } from '../protocol/shapes.ts';
 import type { FaultInstruction } from './faults.ts';
+import { SparseFileWriter } from './sparse-sink.ts';
 import { type FileAttributes, fileEntry } from './items.ts';
 
 const READ_CHUNK = 1024 * 1024;
@@ -14,6 +16,8 @@ const READ_CHUNK = 1024 * 1024;
 export interface ActivePlan {
   instructions: FaultInstruction[];
   fired: number[];
+  /** Session creates received since the plan was set: the attempt counter of `create` instructions. */
+  creates: number;
 }
 
 export interface StoredPart extends UploadPart {
@@ -105,16 +109,17 @@ export class UploadStore {
   }
 
   /** A new part file to stream into. Its errors (open, write, close) are the caller's to read from `closePartFile`. */
-  openPartFile(): { path: string; sink: WriteStream } {
+  openPartFile(options: { sparse?: boolean } = {}): { path: string; sink: Writable } {
     const path = join(this.#dir, 'parts', randomHex(12));
-    const sink = createWriteStream(path);
+    // Sparse: runs of zeros become holes (sparse-sink.ts), for multi-GiB uploads from sparse files.
+    const sink = options.sparse ? new SparseFileWriter(path) : createWriteStream(path);
     // Never an unhandled 'error': receiveBody and closePartFile read it from the stream.
     sink.on('error', () => undefined);
     return { path, sink };
   }
 
   /** Ends a part file; resolves the storage error that kept it from being written whole, if any. */
-  async closePartFile(sink: WriteStream): Promise<Error | undefined> {
+  async closePartFile(sink: Writable): Promise<Error | undefined> {
     if (!sink.errored) sink.end();
     try {
       await finished(sink);

@@ -67,7 +67,12 @@ export class KitWorld extends World<KitWorldParameters> {
   async generatedOutcome(): Promise<GeneratedOutcome> {
     const { runs: count, seed } = this.parameters.generated;
     if (count < 1) throw new Error(`${KIT_ERROR_MARKER}no generated cases were asked for: run with --generated or --runs <n>`);
-    generated ??= checkGeneratedCases(clientFor(this.parameters), this.runContext(), { runs: count, seed, partSize: this.parameters.partSize ?? undefined });
+    generated ??= checkGeneratedCases(clientFor(this.parameters), this.runContext(), {
+      runs: count,
+      seed,
+      partSize: this.parameters.partSize ?? undefined,
+      large: this.parameters.large,
+    });
     return asKitError(generated);
   }
 }

@@ -77,11 +77,17 @@ export const DEFECTS: readonly { defect: string; breaks: string[]; blocked?: str
   // A retry refused for its digest: C-DIGEST, and the retry rule blocked by it, not failed.
   { defect: 'stale-retry-digest', breaks: ['C-DIGEST'], blocked: ['C-RETRY'] },
   // A commit with a hole after range_overlaps_existing_part: C-COVERAGE, whatever the reason for the hole.
-  { defect: 'hole-after-overlap', breaks: ['C-COVERAGE'], blocked: [] },
+  // Where the range is held by a part stored despite its failed answer, the hole also keeps C-RECOVER-STORED from being judged.
+  { defect: 'hole-after-overlap', breaks: ['C-COVERAGE'], blocked: ['C-RECOVER-STORED'] },
   // The same range sent again while the first copy is in flight: C-NO-OVERLAP, not the retry rules.
   { defect: 'hedged-tail', breaks: ['C-NO-OVERLAP'], blocked: [] },
   // Parts started out of order, visibly at the server.
   { defect: 'string-sorted-queue', breaks: ['C-ORDER'], blocked: [] },
+  // Failures real uploaders met in production (issue 12).
+  // Resends a part whose range the server holds from an attempt answered 500, until it gives up.
+  { defect: 'no-recover', breaks: ['C-RECOVER-STORED'], blocked: [] },
+  // Looks up "Retry-After" with exact case: the 429s on the create and the commit are retried at once.
+  { defect: 'exact-case-retry-after', breaks: ['C-RATE-LIMIT'], blocked: [] },
 ];
 
 export const MINIMAL_SERVER = 'test/fixtures/servers/minimal-server.mjs';

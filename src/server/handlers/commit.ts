@@ -6,7 +6,7 @@ import { type RequestContext, headerOf } from '../context.ts';
 import { MAX_JSON_BYTES, fail, failStorage, readJsonBody, reply } from '../replies.ts';
 import { wholeFileDigest } from '../running-digest.ts';
 import { type Session, exclusively } from '../store.ts';
-import { answerFault, fireFault } from './injected-faults.ts';
+import { answerFault, dropConnection, fireFault } from './injected-faults.ts';
 import { withSession } from './sessions.ts';
 
 /** POST /files/upload_sessions/{id}/commit */
@@ -20,14 +20,11 @@ export const commitSession = withSession(async (ctx, session) => {
   const attributes = commitAttributesOf(body.value);
   if (!attributes.ok) return fail(ctx, attributes.status, attributes.code, attributes.message);
   session.commitAttempts += 1;
-  const fault = fireFault(ctx, session, { op: 'commit', attempt: session.commitAttempts });
+  const fault = fireFault(ctx, session.plan, { op: 'commit', attempt: session.commitAttempts });
   if (fault?.kind === 'delay') await sleep(fault.ms);
-  else if (fault && fault.kind !== 'drop') return answerFault(ctx, fault);
-  else if (fault?.kind === 'drop') {
-    ctx.exchange.dropped = true;
-    ctx.req.socket.destroy();
-    return;
-  }
+  else if (fault?.kind === 'drop') return dropConnection(ctx);
+  // Box's parts_mismatch names a part of the commit it has not processed yet: the last one listed.
+  else if (fault) return answerFault(ctx, fault, checked.value.at(-1));
   // One at a time with other commits and aborts of the session: exactly one of a racing commit and abort wins.
   await exclusively(session, async () => {
     if (session.state !== 'open') return fail(ctx, 404, 'not_found', `Upload session not found: it was ${session.state}`);

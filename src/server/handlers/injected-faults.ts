@@ -1,36 +1,64 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RequestContext } from '../context.ts';
-import { DEFAULT_ERROR_CODES, type FaultAction, describeFault, matchFault } from '../faults.ts';
-import { fail, reply } from '../replies.ts';
-import type { Session } from '../store.ts';
+import { DEFAULT_ERROR_CODES, type FaultAction, type FaultOperation, RETRY_AFTER_HEADER, describeFault, matchFault } from '../faults.ts';
 
-/** The fault the session's plan sets for this request, if any; counts it as fired and notes it in the traffic record. */
-export function fireFault(ctx: RequestContext, session: Session, request: { op: 'part' | 'commit'; part?: number; attempt: number }): FaultAction | undefined {
-  const index = matchFault(session.plan.instructions, request);
-  if (index === undefined) return undefined;
-  const instruction = session.plan.instructions[index];
-  if (!instruction) return undefined;
-  session.plan.fired[index] = (session.plan.fired[index] ?? 0) + 1;
-  ctx.exchange.fault = { description: describeFault(instruction), action: instruction.action };
-  return instruction.action;
+import { fail, reply } from '../replies.ts';
+import type { ActivePlan } from '../store.ts';
+
+export interface FaultRequest {
+  op: FaultOperation;
+  part?: number;
+  attempt: number;
 }
 
-/** Answers a terminal fault (everything but delay and drop). */
-export async function answerFault(ctx: RequestContext, action: FaultAction): Promise<void> {
+/** The instruction of `plan` that governs this request, without firing it. */
+export function plannedFault(plan: ActivePlan, request: FaultRequest): { index: number; action: FaultAction } | undefined {
+  const index = matchFault(plan.instructions, request);
+  const instruction = index === undefined ? undefined : plan.instructions[index];
+  return index === undefined || !instruction ? undefined : { index, action: instruction.action };
+}
+
+/** Counts a planned fault as fired and notes it in the traffic record. */
+export function fire(ctx: RequestContext, plan: ActivePlan, planned: { index: number; action: FaultAction }): FaultAction {
+  plan.fired[planned.index] = (plan.fired[planned.index] ?? 0) + 1;
+  const instruction = plan.instructions[planned.index];
+  ctx.exchange.fault = { description: instruction ? describeFault(instruction) : planned.action.kind, action: planned.action };
+  return planned.action;
+}
+
+/** The fault the plan sets for this request, if any, fired at once. */
+export function fireFault(ctx: RequestContext, plan: ActivePlan, request: FaultRequest): FaultAction | undefined {
+  const planned = plannedFault(plan, request);
+  return planned && fire(ctx, plan, planned);
+}
+
+/** The connection closes with no answer. */
+export function dropConnection(ctx: RequestContext): void {
+  ctx.exchange.dropped = true;
+  ctx.req.socket.destroy();
+}
+
+/**
+ * Answers a terminal fault (everything but delay and drop). `unmatchedPart` is the commit's part that a
+ * parts_mismatch answer names, as Box's does.
+ */
+export async function answerFault(ctx: RequestContext, action: FaultAction, unmatchedPart?: unknown): Promise<void> {
   if ('afterMs' in action && action.afterMs) await sleep(action.afterMs);
   switch (action.kind) {
     case 'error':
       return fail(ctx, action.status, action.code ?? DEFAULT_ERROR_CODES[action.status] ?? 'error', `Injected fault: ${action.status}`);
     case 'rate-limit':
       return fail(ctx, 429, 'rate_limit_exceeded', 'Request rate limit exceeded, please try again later', {
-        headers: { 'retry-after': String(action.retryAfter) },
+        headers: { [action.headerName ?? RETRY_AFTER_HEADER]: String(action.retryAfter) },
       });
     case 'overlap':
       return fail(ctx, 416, 'range_overlaps_existing_part', 'Part overlaps with previously uploaded part', {
         context: { conflicting_part: null },
       });
     case 'retry-later':
-      return reply(ctx, 202, undefined, { 'retry-after': String(action.retryAfter) });
+      return reply(ctx, 202, undefined, { [action.headerName ?? RETRY_AFTER_HEADER]: String(action.retryAfter) });
+    case 'parts-mismatch':
+      return fail(ctx, 400, 'parts_mismatch', `No matching part found on server for ${JSON.stringify(unmatchedPart ?? null)}`);
     default:
       return undefined;
   }

@@ -7,7 +7,8 @@ import { drainThenFail, fail, failStorage, markAborted, reply } from '../replies
 import { hashStoredParts } from '../running-digest.ts';
 import { isMissingPath } from '../storage-errors.ts';
 import { randomHex } from '../store.ts';
-import { answerFault, fireFault } from './injected-faults.ts';
+import { persists } from '../faults.ts';
+import { answerFault, dropConnection, fire, plannedFault } from './injected-faults.ts';
 import { withSession } from './sessions.ts';
 
 /** PUT /files/upload_sessions/{id}: one part, streamed to disk and hashed as it arrives. */
@@ -45,13 +46,14 @@ export const uploadPart = withSession(async (ctx, session) => {
   if (declaredLength !== undefined && Number(declaredLength) !== size) {
     return drainThenFail(ctx, 400, 'invalid_request', `Content-Length ${declaredLength} differs from the Content-Range size ${size}`);
   }
-  const fault = fireFault(ctx, session, { op: 'part', part: partNumber, attempt });
+  // A fault that persists the part fires only once the part is stored: a part refused for its own faults never counts.
+  const planned = plannedFault(session.plan, { op: 'part', part: partNumber, attempt });
+  const afterStoring = planned && persists(planned.action) ? planned : undefined;
+  const fault = planned && !afterStoring ? fire(ctx, session.plan, planned) : undefined;
   if (fault?.kind === 'drop') {
     const body = await receiveBody(ctx.req, { maxBytes: size, stopAfter: fault.afterBytes ?? Math.floor(size / 2) });
     ctx.exchange.requestBody = { length: body.length, sha1: body.sha1.toString('hex') };
-    ctx.exchange.dropped = true;
-    ctx.req.socket.destroy();
-    return;
+    return dropConnection(ctx);
   }
   if (store.storedPartCount() >= store.limits.maxParts) {
     return drainThenFail(
@@ -61,7 +63,7 @@ export const uploadPart = withSession(async (ctx, session) => {
       `The simulator holds ${store.limits.maxParts} parts across its open sessions, its limit (--max-parts); commit or abort a session`,
     );
   }
-  const { path, sink } = store.openPartFile();
+  const { path, sink } = store.openPartFile({ sparse: ctx.state.config.sparseParts });
   const body = await receiveBody(ctx.req, { maxBytes: size, sink });
   const storageError = body.error ?? (await store.closePartFile(sink));
   ctx.exchange.requestBody = { length: body.length, sha1: body.sha1.toString('hex') };
@@ -109,6 +111,11 @@ export const uploadPart = withSession(async (ctx, session) => {
   const part = { part_id: randomHex(4), offset: range.lo, size, sha1: body.sha1.toString('hex') };
   session.parts.set(range.lo, { ...part, path });
   hashStoredParts(session);
+  if (afterStoring) {
+    const action = fire(ctx, session.plan, afterStoring);
+    if (ctx.exchange.fault) ctx.exchange.fault.storedPart = part;
+    return action.kind === 'drop' ? dropConnection(ctx) : answerFault(ctx, action);
+  }
   if (fault?.kind === 'delay') await sleep(fault.ms);
   reply(ctx, 200, { part });
 });

@@ -1,9 +1,11 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { totalPartsFor } from '../../protocol/parts.ts';
 import { type UploadSession, checkCreateSessionBody } from '../../protocol/shapes.ts';
 import type { RequestContext, RouteHandler } from '../context.ts';
 import { detachedPrefix } from '../recorder.ts';
 import { drainThenFail, fail, readJsonBody, reply } from '../replies.ts';
 import { type Session, type StoredFile, exclusively, randomHex } from '../store.ts';
+import { answerFault, dropConnection, fireFault } from './injected-faults.ts';
 
 const SESSION_ID = /^[0-9A-F]{32}$/;
 const MAX_CREATE_BYTES = 64 * 1024;
@@ -94,6 +96,12 @@ async function createSession(ctx: RequestContext, existingFileId?: string): Prom
   const { store, config } = ctx.state;
   const body = await readJsonBody(ctx, MAX_CREATE_BYTES);
   if (!body) return;
+  // Before the body's fields are checked, as a rate limiter in front of Box's API would answer.
+  ctx.state.plan.creates += 1;
+  const fault = fireFault(ctx, ctx.state.plan, { op: 'create', attempt: ctx.state.plan.creates });
+  if (fault?.kind === 'delay') await sleep(fault.ms);
+  else if (fault?.kind === 'drop') return dropConnection(ctx);
+  else if (fault) return answerFault(ctx, fault);
   let existing: StoredFile | undefined;
   let value = body.value;
   if (existingFileId !== undefined) {

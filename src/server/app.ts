@@ -39,7 +39,7 @@ export const SERVER_LIMITS = {
   /** A committed file is forgotten this long after its commit. */
   fileTtlMs: 3600 * 1000,
   /** Estimated memory the traffic record may hold; past it the oldest exchanges are forgotten. */
-  trafficBudgetBytes: 32 * MiB,
+  trafficBudgetBytes: 16 * MiB,
   /** Longest request target (path and query); longer is 414. */
   maxUrlBytes: 8 * 1024,
   /** Largest request head (request line and headers); larger is 431. */
@@ -105,6 +105,8 @@ function parserErrorAnswer(error: NodeJS.ErrnoException & { reason?: string }): 
       return { status: 431, code: 'request_header_fields_too_large', message: `The request head is too large (--max-header-bytes): ${detail}` };
     case 'ERR_HTTP_REQUEST_TIMEOUT':
       return { status: 408, code: 'request_timeout', message: 'The request did not arrive in time' };
+    case 'CONNECT':
+      return { status: 405, code: 'method_not_allowed', message: 'CONNECT is not supported: this is not a proxy' };
     case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
       return { status: 413, code: 'request_entity_too_large', message: `Chunk extensions too large: ${detail}` };
     default:
@@ -247,6 +249,10 @@ export async function startSimulatedServer(options: SimulatedServerOptions = {})
     // The client holds its body back until told to continue: answered at once, and the connection closed.
     fail(contextFor(req, res), 417, 'expectation_failed', `Expect "${String(req.headers.expect)}" is not supported; only 100-continue is`);
   });
+  // Without a listener Node destroys a CONNECT's socket unanswered: answer it in Box's JSON like a parser error.
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) =>
+    answerParserError(socket, Object.assign(new Error('CONNECT is not supported'), { code: 'CONNECT' })),
+  );
   const parserFailed = new WeakSet<Duplex>();
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
     if (parserFailed.has(socket)) return;

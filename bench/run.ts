@@ -247,6 +247,6 @@ const table = markdownTable(
 const cpu = cpus();
 process.stdout.write(
   `node ${process.version}, ${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'}; ${runs} round(s); part size 8 MiB (the server's default); ` +
-    `"time vs reference": that client's wall time over the reference uploader's in the same pair (1 GiB --hold-parts: over the default's)\n\n${table}\n`,
+    `"time vs reference": that client's wall time over the reference uploader's in the same pair (${sizeLabel(largeMiB * MiB)} --hold-parts: over the default's)\n\n${table}\n`,
 );
 if (ordered.some((row) => row.samples.some((sample) => !sample.ok || !sample.identical))) process.exitCode = 1;

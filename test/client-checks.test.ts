@@ -25,6 +25,14 @@ interface PartOptions {
 class Traffic {
   readonly exchanges: Exchange[] = [];
   readonly #attempts = new Map<number, number>();
+  #session: string | undefined;
+
+  /** What follows belongs to upload session `id` (each part's attempts counted afresh). */
+  session(id: string): this {
+    this.#session = id;
+    this.#attempts.clear();
+    return this;
+  }
 
   #push(exchange: Omit<Exchange, 'seq' | 'auth' | 'method' | 'url' | 'responseHeaders' | 'dropped' | 'clientAborted'> & Partial<Exchange>): Exchange {
     const full: Exchange = {
@@ -35,6 +43,7 @@ class Traffic {
       responseHeaders: {},
       dropped: false,
       clientAborted: false,
+      ...(this.#session === undefined ? {} : { sessionId: this.#session }),
       ...exchange,
     };
     this.exchanges.push(full);
@@ -254,6 +263,29 @@ describe('client checks on one run', () => {
       .commit(1810, [0, 1, 2])
       .run(0, faults);
     assert.deepEqual(failedIn(late), ['C-RETRY-FIRST']);
+  });
+
+  test('a client that starts over in a new session after a failed commit: each session judged on its own', () => {
+    const again = (traffic: Traffic, from: number) =>
+      traffic
+        .create()
+        .part(0, { at: from + 2, end: from + 5 })
+        .part(1, { at: from + 3, end: from + 6 })
+        .part(2, { at: from + 4, end: from + 7 });
+    const startedOver = again(again(new Traffic().session('A'), 0).commit(8, [0, 1, 2], 410).session('B'), 20)
+      .commit(28, [0, 1, 2])
+      .run(0);
+    assert.deepEqual(failedIn(startedOver), []);
+    // What the new session does wrong is still seen: its commit leaves out a record the server returned in it.
+    const holed = again(again(new Traffic().session('A'), 0).commit(8, [0, 1, 2], 410).session('B'), 20)
+      .commit(28, [0, 1])
+      .run(0);
+    assert.deepEqual(failedIn(holed), ['C-COMMIT-PARTS']);
+    // Judged as one session, the second session's parts would be resends of stored ranges.
+    const asOne = again(again(new Traffic(), 0).commit(8, [0, 1, 2], 410), 20)
+      .commit(28, [0, 1, 2])
+      .run(0);
+    assert.ok(failedIn(asOne).includes('C-NO-OVERLAP'));
   });
 
   test('a client that stops after a 202 fails C-COMMIT-RETRY-AFTER alone: the commit fault left unfired concerns no other rule', () => {

@@ -654,12 +654,68 @@ function provokedBy({ op, action }: FaultInstruction): ClientRuleId[] {
  * - not applicable when only a fault the scenario injected stopped the client (and the rule accepts that);
  * - failed otherwise: the client stopped although nothing it was told or refused explains it.
  */
+/** Rules about the whole run, whatever sessions it opened: every create and request, the exit code, the waits at 429. */
+const JUDGED_ACROSS_SESSIONS: ReadonlySet<ClientRuleId> = new Set<ClientRuleId>(['C-CREATE', 'C-AUTH', 'C-SUCCESS-HONEST', 'C-RATE-LIMIT']);
+
+/**
+ * Each rule's observation of a run. A client may give up an upload session and upload again in a new one
+ * (after a commit answered 410, say): each session's parts, acknowledgements and commits are then judged
+ * on their own (bytes sent again in the new session are no overlap, nor a retry of the old one's parts).
+ * A rule seen in any session is judged on what every session showed; one seen in none takes what the last
+ * session says about it, since the client moved on from the others.
+ */
+function observeBySession(run: ClientRun): (id: ClientRuleId) => Observation {
+  const whole = viewOf(run);
+  const sessions = sessionsOf(run.traffic);
+  if (sessions.length <= 1) return (id) => CLIENT_CHECKS[id](whole);
+  const views = sessions.map((session) => viewOf({ ...run, traffic: run.traffic.filter((exchange) => exchange.sessionId === session) }));
+  return (id) => {
+    if (JUDGED_ACROSS_SESSIONS.has(id)) return CLIENT_CHECKS[id](whole);
+    const each = views.map((view) => CLIENT_CHECKS[id](view));
+    const seen = each.filter((observation) => observation.kind === 'observed');
+    if (seen.length > 0) return observed(seen.flatMap((observation) => observation.drafts));
+    return each.at(-1) ?? CLIENT_CHECKS[id](whole);
+  };
+}
+
+/** The upload sessions a run used, in the order the client opened (or first named) them. */
+function sessionsOf(traffic: readonly Exchange[]): string[] {
+  const opens = (exchange: Exchange) => exchange.op === 'create' || exchange.op === 'create-version';
+  const created = traffic.filter((exchange) => opens(exchange) && exchange.status === 201);
+  const named = traffic.filter((exchange) => !opens(exchange) && exchange.sessionId !== undefined);
+  const ids = [...created, ...named].flatMap((exchange) => (exchange.sessionId === undefined ? [] : [exchange.sessionId]));
+  return [...new Set(ids)];
+}
+
+/**
+ * A run in which the client sent the file with Box's single-request upload (POST /files/content) and
+ * opened no session: a tool's own choice for a file below its chunked-upload cutoff (rclone's is 50 MiB;
+ * Box's guide itself keeps chunked uploads for files of 20 MB and more), not a chunked upload done wrong.
+ */
+function singleRequestUpload(run: ClientRun): Exchange | undefined {
+  if (run.traffic.some((exchange) => exchange.op === 'create')) return undefined;
+  return run.traffic.find((exchange) => exchange.op === 'upload');
+}
+
+/** Rules a single-request upload still shows: the token it sent, and whether its exit code told the truth. */
+const JUDGED_WITHOUT_A_SESSION: ReadonlySet<ClientRuleId> = new Set<ClientRuleId>(['C-AUTH', 'C-SUCCESS-HONEST']);
+
 export function judgeRun(run: ClientRun, runId: string): RunJudgement {
-  const view = viewOf(run);
   const unfired = unfiredFaults(run);
+  const single = singleRequestUpload(run);
+  const observe = observeBySession(run);
   const observations = new Map<ClientRuleId, Observation>();
   for (const id of CLIENT_RULE_IDS) {
-    let observation = CLIENT_CHECKS[id](view);
+    if (single && !JUDGED_WITHOUT_A_SESSION.has(id)) {
+      observations.set(
+        id,
+        notApplicable(
+          `the client sent this ${run.fileSize}-byte file with Box's single-request upload (${describeExchange(single)}), not in an upload session`,
+        ),
+      );
+      continue;
+    }
+    let observation = observe(id);
     // The situation the rule needs did not arise because a planned fault that creates it never fired: the
     // client never sent that request.
     const missed = unfired.filter(({ instruction }) => provokedBy(instruction).includes(id)).map(({ instruction }) => describeFault(instruction));

@@ -226,7 +226,7 @@ export async function startSimulatedServer(options: SimulatedServerOptions = {})
     res.once('close', () => {
       if (answering.get(req.socket) === ctx) answering.delete(req.socket);
       if (!res.writableFinished && !exchange.dropped) exchange.clientAborted = true;
-      exchange.endMs = performance.now();
+      if (Number.isNaN(exchange.endMs)) exchange.endMs = performance.now();
       if (exchange.op !== 'control') state.recorder.finish(exchange, ctx.responseBytes);
     });
     return ctx;

@@ -56,6 +56,9 @@ export function reply(ctx: RequestContext, status: number, body?: unknown, heade
   if (ctx.res.headersSent || ctx.res.destroyed) return;
   ctx.res.writeHead(status, all);
   ctx.res.end(text);
+  // Answered now: the response's 'close' comes a turn later, possibly after the client has read this answer
+  // and sent its next request on another connection, which would then seem to start before this one ended.
+  ctx.exchange.endMs = performance.now();
 }
 
 /**

@@ -124,6 +124,16 @@ export async function uploadFile(options: UploadOptions): Promise<UploadResult> 
           return;
         }
         const outcome: AttemptOutcome = outcomeOf(result);
+        // An earlier attempt whose answer was lost may have been stored: the server then refuses the resend
+        // as an overlap. The listed record for exactly these bytes is the part's record (C-RECOVER-STORED).
+        if (attempt > 1 && outcome.kind === 'status' && outcome.status === 416 && outcome.code === 'range_overlaps_existing_part') {
+          const stored = await storedRecordFor(send, auth, session?.session_endpoints.list_parts ?? '', { offset: part.offset, size: part.size, sha1 });
+          if (stored) {
+            log(`part ${part.index + 1}: already stored (an earlier answer was lost); its listed record is used`);
+            records.push(stored);
+            return;
+          }
+        }
         const wait = retryDelayFor(outcome, attempt, policy);
         if (wait === undefined || failure) throw new UploadError(`part ${part.index + 1}: ${describeOutcome(outcome)}, giving up after ${attempt} attempt(s)`);
         log(`part ${part.index + 1}: ${describeOutcome(outcome)}; retrying in ${wait} ms`);
@@ -193,6 +203,33 @@ export async function uploadFile(options: UploadOptions): Promise<UploadResult> 
   } finally {
     await handle.close();
     if (!options.transport) await transport.close();
+  }
+}
+
+/**
+ * The session's listed record for exactly `wanted` (offset, size and SHA-1), read page by page; undefined
+ * when it is not listed or the listing cannot be read (the part is then sent again).
+ */
+async function storedRecordFor(
+  send: (method: HttpMethod, url: string, headers: Record<string, string>) => Promise<SendResult>,
+  auth: Record<string, string>,
+  listParts: string,
+  wanted: { offset: number; size: number; sha1: string },
+): Promise<UploadPart | undefined> {
+  const limit = 1000;
+  for (let offset = 0; ; offset += limit) {
+    const url = new URL(listParts);
+    url.searchParams.set('offset', String(offset));
+    url.searchParams.set('limit', String(limit));
+    const result = await send('GET', url.href, auth);
+    if (!result.ok || result.response.status !== 200) return undefined;
+    const { entries, total_count: total } = (result.response.body ?? {}) as { entries?: unknown; total_count?: unknown };
+    if (!Array.isArray(entries)) return undefined;
+    const found = entries.find(
+      (entry): entry is UploadPart => isUploadPart(entry) && entry.offset === wanted.offset && entry.size === wanted.size && entry.sha1 === wanted.sha1,
+    );
+    if (found) return found;
+    if (entries.length === 0 || typeof total !== 'number' || offset + limit >= total) return undefined;
   }
 }
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { jsonMismatch } from '../src/grader/json-expect.ts';
 import { judgeServerExchanges } from '../src/grader/server-findings.ts';
 import type { JsonResponse } from '../src/http/transport.ts';
 import type { ExpectedPart, Expectation, ProbeExchange } from '../src/probe/exchange.ts';
@@ -63,7 +64,46 @@ describe('every server answer judged', () => {
       ['S-LIST-PARTS', 'S-STATUS'],
     );
     assert.match(findings[0]?.message ?? '', /holds 0 part\(s\), 1 expected/);
-    assert.match(findings[1]?.message ?? '', /num_parts_processed is 2, only 1 part\(s\) were stored/);
+    assert.match(findings[1]?.message ?? '', /counting at most the 1 part\(s\) stored: num_parts_processed is 2, expected 1$/);
+  });
+
+  test('a wrong listing, status or file entry is evidenced by every field that differs, with the value that came and the one expected', () => {
+    next = 0;
+    const exchanges = [
+      exchange({
+        expect: { kind: 'listing', parts: stored, query: {} },
+        response: answer(200, { entries: [{ part_id: 'P9', offset: 0, size: 9, sha1: SHA1_A }], total_count: 1 }),
+      }),
+      exchange({
+        expect: { kind: 'status', sessionId: 'S1', processed: 1 },
+        response: answer(200, { type: 'upload_session', id: 'S2', num_parts_processed: '1' }),
+      }),
+      exchange({
+        method: 'POST',
+        expect: { kind: 'file', size: 30, sha1: SHA1_A },
+        response: answer(201, { entries: [{ type: 'folder', id: '9', size: 30, sha1: SHA1_B }] }),
+      }),
+      exchange({ expect: { kind: 'any' }, response: answer(404, { type: 'error', status: '404', code: 'not_found', message: 'm', request_id: 'r' }) }),
+    ];
+    assert.deepEqual(
+      judgeServerExchanges({ run: 'r', exchanges, divergedAt: {} }).map((finding) => finding.message),
+      [
+        'request 1: the part at offset 0 is listed unlike the part stored there (the bytes sent, the part_id answered): size is 9, expected 10; part_id is "P9", expected "P1"',
+        'request 2: the status is not the upload_session S1 counting at most the 1 part(s) stored: id is "S2", expected "S1"; num_parts_processed is "1", expected 1',
+        `request 3: the file entry is not that of the 30 bytes uploaded: entries[0].type is "folder", expected "file"; entries[0].sha1 is "${SHA1_B}", expected "${SHA1_A}"`,
+        'request 4: the 404 answer is not Box\'s error JSON: status is "404", expected 404',
+      ],
+    );
+  });
+
+  test('a deep difference names its path, a missing or extra key as such, and at most six differences', () => {
+    assert.equal(jsonMismatch('same', { a: [1, { b: 'x' }] }, { a: [1, { b: 'x' }] }), undefined);
+    assert.equal(
+      jsonMismatch('its parts changed', { total_count: 2, parts: { 'offset 10': { size: 10 } } }, { total_count: 1, parts: {} }, 'was'),
+      'its parts changed: total_count is 2, was 1; parts[offset 10] is {"size":10}, was missing',
+    );
+    const many = Object.fromEntries(Array.from({ length: 8 }, (_, index) => [`k${index}`, index]));
+    assert.match(jsonMismatch('eight', many, {}) ?? '', /^eight: k0 is 0, expected missing; .*k5 is 5, expected missing; and 2 more difference\(s\)$/);
   });
 
   test('a count still catching up with the parts stored is no finding: the server may be processing them', () => {

@@ -1,10 +1,13 @@
 /**
  * Judgements of a server's answers, one small pure function each: the S- rules' conditions on what
- * came back. A problem is a sentence saying what is wrong; undefined means nothing is.
+ * came back. A problem is a sentence saying what is wrong; undefined means nothing is. Where the fields
+ * of a JSON answer are judged against the values the kit expects, chai compares them (json-expect.ts)
+ * and the problem names every differing field with both values.
  */
 import type { JsonResponse } from '../http/transport.ts';
 import { isSha1Hex } from '../protocol/digest.ts';
 import type { ExpectedPart } from '../probe/exchange.ts';
+import { fieldsOf, jsonMismatch } from './json-expect.ts';
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -25,8 +28,11 @@ export function statusProblem(response: JsonResponse, expected: number, code?: s
 export function errorShapeProblem(response: JsonResponse): string | undefined {
   const body = response.body;
   if (!isRecord(body)) return `the ${response.status} answer is not a JSON object: ${JSON.stringify(response.text.slice(0, 120))}`;
-  if (body.type !== 'error') return `type is ${JSON.stringify(body.type)}, not "error"`;
-  if (body.status !== response.status) return `status is ${JSON.stringify(body.status)}, not the HTTP status ${response.status}`;
+  const mismatch = jsonMismatch(`the ${response.status} answer is not Box's error JSON`, fieldsOf(body, ['type', 'status']), {
+    type: 'error',
+    status: response.status,
+  });
+  if (mismatch) return mismatch;
   for (const field of ['code', 'message', 'request_id'] as const) {
     if (typeof body[field] !== 'string' || body[field] === '') return `${field} is missing or not a string`;
   }
@@ -39,21 +45,21 @@ export function partRecordProblem(response: JsonResponse, sent: { offset: number
   const part = (response.body as { part?: unknown } | undefined)?.part;
   if (!isRecord(part)) return `the answer has no "part" object: ${response.text.slice(0, 200)}`;
   if (typeof part.part_id !== 'string' || part.part_id === '') return 'part.part_id is missing or not a string';
-  if (part.offset !== sent.offset) return `part.offset is ${JSON.stringify(part.offset)}, the range started at ${sent.offset}`;
-  if (part.size !== sent.size) return `part.size is ${JSON.stringify(part.size)}, ${sent.size} bytes were sent`;
-  if (!isSha1Hex(part.sha1)) return `part.sha1 ${JSON.stringify(part.sha1)} is not 40 hex characters`;
-  if (part.sha1.toLowerCase() !== sent.sha1) return `part.sha1 is ${part.sha1}, the bytes sent hash to ${sent.sha1}`;
-  return undefined;
+  const answered = { ...fieldsOf(part, ['offset', 'size']), sha1: isSha1Hex(part.sha1) ? part.sha1.toLowerCase() : part.sha1 };
+  const expected = { offset: sent.offset, size: sent.size, sha1: sent.sha1 };
+  const mismatch = jsonMismatch(`the part record is not that of the ${sent.size} bytes sent at offset ${sent.offset}`, { part: answered }, { part: expected });
+  return mismatch && !isSha1Hex(part.sha1) ? `${mismatch} (part.sha1 is not 40 hex characters)` : mismatch;
 }
 
 /** How an entry differs from the part the kit sent there, or undefined: offset and size as sent, sha1 as sent (or as the server first answered it), the part_id it answered. */
 export function listedPartProblem(entry: Record<string, unknown>, part: ExpectedPart): string | undefined {
-  if (entry.size !== part.size) return `the part at offset ${part.offset} is listed with size ${JSON.stringify(entry.size)}, ${part.size} bytes were sent`;
-  if (entry.sha1 !== part.sha1 && (part.answeredSha1 === undefined || entry.sha1 !== part.answeredSha1))
-    return `the part at offset ${part.offset} is listed with sha1 ${JSON.stringify(entry.sha1)}, the bytes sent hash to ${part.sha1}`;
-  if (part.partId !== undefined && entry.part_id !== part.partId)
-    return `the part at offset ${part.offset} is listed with part_id ${JSON.stringify(entry.part_id)}, the server answered ${part.partId} when it was stored`;
-  return undefined;
+  const sha1 = part.answeredSha1 !== undefined && entry.sha1 === part.answeredSha1 ? part.answeredSha1 : part.sha1;
+  const expected = { size: part.size, sha1, ...(part.partId === undefined ? {} : { part_id: part.partId }) };
+  return jsonMismatch(
+    `the part at offset ${part.offset} is listed unlike the part stored there (the bytes sent${part.partId === undefined ? '' : ', the part_id answered'})`,
+    fieldsOf(entry, Object.keys(expected)),
+    expected,
+  );
 }
 
 /**
@@ -110,13 +116,15 @@ export function partsPageProblem(
 export function sessionStatusProblem(response: JsonResponse, sessionId: string, processed: number, atMost = false): string | undefined {
   if (response.status !== 200) return `expected HTTP 200, got HTTP ${response.status}`;
   const body = response.body;
-  if (!isRecord(body) || body.type !== 'upload_session') return `the answer is not an upload_session: ${response.text.slice(0, 200)}`;
-  if (body.id !== sessionId) return `id is ${JSON.stringify(body.id)}, not ${sessionId}`;
+  if (!isRecord(body)) return `the answer is not a JSON object: ${response.text.slice(0, 200)}`;
   const counted = body.num_parts_processed;
-  if (!Number.isSafeInteger(counted) || (counted as number) < 0) return `num_parts_processed is ${JSON.stringify(counted)}, not a count`;
-  if ((counted as number) > processed) return `num_parts_processed is ${String(counted)}, only ${processed} part(s) were stored`;
-  if (!atMost && counted !== processed) return `num_parts_processed is ${String(counted)}, ${processed} part(s) were stored`;
-  return undefined;
+  // With `atMost`, any count from 0 to the parts stored is the one expected.
+  const countCatchingUp = atMost && Number.isSafeInteger(counted) && (counted as number) >= 0 && (counted as number) <= processed;
+  return jsonMismatch(
+    `the status is not the upload_session ${sessionId} counting ${atMost ? 'at most ' : ''}the ${processed} part(s) stored`,
+    fieldsOf(body, ['type', 'id', 'num_parts_processed']),
+    { type: 'upload_session', id: sessionId, num_parts_processed: countCatchingUp ? counted : processed },
+  );
 }
 
 /** 201 `{entries: [file]}` with a file of `size` bytes and, when given, the content's SHA-1 as its sha1. */
@@ -124,9 +132,14 @@ export function committedFileProblem(response: JsonResponse, size: number, sha1?
   if (response.status !== 201) return `expected HTTP 201, got HTTP ${response.status}`;
   const file = (response.body as { entries?: unknown[] } | undefined)?.entries?.[0];
   if (!isRecord(file)) return `the answer has no file entry: ${response.text.slice(0, 200)}`;
-  if (file.type !== 'file' || typeof file.id !== 'string') return `the entry is not a file with an id: ${JSON.stringify(file)}`;
-  if (file.size !== size) return `the file's size is ${JSON.stringify(file.size)}, ${size} bytes were uploaded`;
-  if (sha1 !== undefined && file.sha1 !== sha1) return `the file's sha1 is ${JSON.stringify(file.sha1)}, the uploaded bytes hash to ${sha1}`;
+  const expected = { type: 'file', size, ...(sha1 === undefined ? {} : { sha1 }) };
+  const mismatch = jsonMismatch(
+    `the file entry is not that of the ${size} bytes uploaded`,
+    { entries: [fieldsOf(file, Object.keys(expected))] },
+    { entries: [expected] },
+  );
+  if (mismatch) return mismatch;
+  if (typeof file.id !== 'string') return `entries[0].id is ${JSON.stringify(file.id) ?? 'missing'}, not a file id`;
   return undefined;
 }
 

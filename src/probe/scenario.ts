@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { BlockedRule } from '../grader/findings.ts';
+import { jsonMismatch } from '../grader/json-expect.ts';
 import { downloadedContentProblem, listedPartsProblem } from '../grader/server-checks.ts';
 import { type JsonResponse, describeResponse } from '../http/transport.ts';
 import { digestHeaderFor } from '../protocol/digest.ts';
@@ -19,9 +20,12 @@ import { Blocked, type Listing, MAX_LIST_LIMIT, type ProbeSession, type ServerPr
  */
 export const PAGING_MAX_BYTES = 1024 * 1024 * 1024;
 
-/** What a session looked like at one moment: its listing (every page) and, when noted, its status's count. */
+/**
+ * What a session looked like at one moment: its listing (every page: the first total_count, and each
+ * entry keyed by its offset, so that a diff names the part that changed) and, when noted, its status's count.
+ */
 export interface SessionNote {
-  listing: string;
+  listing: { total_count: unknown; parts: Record<string, unknown> };
   processed?: unknown;
 }
 
@@ -87,10 +91,14 @@ export class ServerScenario {
 
   async note(withStatus: boolean): Promise<SessionNote> {
     const listing = await this.listEverything();
-    const entries = listing.entries
-      .map((entry) => ({ part_id: entry.part_id, offset: entry.offset, size: entry.size, sha1: entry.sha1 }))
-      .sort((a, b) => Number(a.offset) - Number(b.offset));
-    const note: SessionNote = { listing: JSON.stringify({ total_count: listing.totalCounts[0], entries }) };
+    const parts: Record<string, unknown> = {};
+    for (const entry of [...listing.entries].sort((a, b) => Number(a.offset) - Number(b.offset))) {
+      const at = `offset ${JSON.stringify(entry.offset)}`;
+      let key = at;
+      for (let again = 2; Object.hasOwn(parts, key); again++) key = `${at} #${again}`;
+      parts[key] = { part_id: entry.part_id, size: entry.size, sha1: entry.sha1 };
+    }
+    const note: SessionNote = { listing: { total_count: listing.totalCounts[0], parts } };
     if (withStatus) {
       const status = await this.probe.status(this.session);
       if (status.status !== 200) throw new Blocked(['S-STATUS'], `the session's status could not be read: ${describeResponse(status)}`);
@@ -116,7 +124,7 @@ export class ServerScenario {
     const counted = (value: unknown) => (typeof value === 'number' ? value : Number.NaN);
     const caughtUp = counted(after.processed) >= counted(before.processed) && counted(after.processed) <= stored;
     const changed = [
-      after.listing !== before.listing ? `its parts were ${before.listing}, now ${after.listing}` : undefined,
+      jsonMismatch('its parts changed', after.listing, before.listing, 'was'),
       withStatus && after.processed !== before.processed && !caughtUp
         ? `its num_parts_processed was ${JSON.stringify(before.processed)}, now ${JSON.stringify(after.processed)}`
         : undefined,

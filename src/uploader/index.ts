@@ -109,11 +109,13 @@ export async function uploadFile(options: UploadOptions): Promise<UploadResult> 
         digest: digestHeaderFor(partSha1),
       };
       for (let attempt = 1; ; attempt++) {
+        const result = await send('PUT', uploadPart, headers, body);
         if (attempt > 1) {
+          // Later parts wait until the retry has been answered: only then has it surely reached the server
+          // before them (started together, either may arrive first).
           retriesPending -= 1;
           changes.notify();
         }
-        const result = await send('PUT', uploadPart, headers, body);
         if (result.ok && result.response.status === 200) {
           const record = (result.response.body as { part?: unknown } | undefined)?.part;
           const matches = isUploadPart(record) && record.offset === part.offset && record.size === part.size && record.sha1 === sha1;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { Agent, type Dispatcher, getGlobalDispatcher, request } from 'undici';
+import { Agent, type Dispatcher, getGlobalDispatcher, request } from './undici.ts';
 import { FeedOrder } from './feed-order.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';

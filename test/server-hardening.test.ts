@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import { mkdtemp, readdir, rm, truncate } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, truncate } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Readable, Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, afterEach, describe, mock, test } from 'node:test';
 import { digestHeaderFor, sha1Of } from '../src/protocol/digest.ts';
@@ -15,6 +16,7 @@ import { type SimulatedServer, type SimulatedServerOptions, startSimulatedServer
 import type { RequestContext } from '../src/server/context.ts';
 import { reply } from '../src/server/replies.ts';
 import { TrafficRecorder } from '../src/server/recorder.ts';
+import { PART_FILE_CALLS } from '../src/server/store.ts';
 import { ROOT } from './support/kit.ts';
 import { RawConnection, rawRequest } from './support/raw-http.ts';
 
@@ -372,6 +374,42 @@ describe('faults of its own storage are answered, never fatal', () => {
     mock.restoreAll();
     syncBuiltinESMExports();
     assert.equal((await putPart(session, bytesFor(2048), 0, 1024)).status, 200);
+  });
+
+  test(
+    'part files are written on the server’s thread: a real full device (/dev/full) fails the write with ENOSPC',
+    {
+      skip: !fs.existsSync('/dev/full') && 'this machine has no /dev/full',
+    },
+    async () => {
+      const sink = fs.createWriteStream('/dev/full', { fs: PART_FILE_CALLS });
+      const failed = new Promise<NodeJS.ErrnoException>((resolve) => sink.once('error', resolve));
+      sink.write(Buffer.alloc(1024));
+      assert.equal((await failed).code, 'ENOSPC');
+    },
+  );
+
+  test('part files are written on the server’s thread: chunks written one by one or gathered land whole and in order', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'part-file-calls-'));
+    try {
+      const used = { write: 0, writev: 0 };
+      const calls = {
+        ...PART_FILE_CALLS,
+        write: (...args: Parameters<typeof PART_FILE_CALLS.write>) => (used.write++, PART_FILE_CALLS.write(...args)),
+        writev: (...args: Parameters<typeof PART_FILE_CALLS.writev>) => (used.writev++, PART_FILE_CALLS.writev(...args)),
+      };
+      const sink = fs.createWriteStream(join(dir, 'part'), { fs: calls, highWaterMark: 1024 });
+      const chunks = Array.from({ length: 40 }, (_, i) => Buffer.alloc(700 + i, i));
+      await new Promise<void>((resolve) => sink.once('ready', () => resolve()));
+      // Once the file is open, a chunk is written at once; those queued meanwhile are gathered into one writev.
+      for (const chunk of chunks) sink.write(chunk);
+      sink.end();
+      await finished(sink);
+      assert.deepEqual(await readFile(join(dir, 'part')), Buffer.concat(chunks));
+      assert.ok(used.write > 0 && used.writev > 0, `write ${used.write}, writev ${used.writev}`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   test('no file descriptors left (EMFILE on open) is 503 with Retry-After; a read-only disk (EROFS) is 500', async () => {

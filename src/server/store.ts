@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { close, createReadStream, createWriteStream, open, writeSync, writevSync } from 'node:fs';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -11,12 +11,39 @@ import { SparseFileWriter } from './sparse-sink.ts';
 import { type FileAttributes, fileEntry } from './items.ts';
 
 const READ_CHUNK = 1024 * 1024;
-/**
- * How much of a part's body may wait while its file is being written: the socket's 64 KiB chunks then
- * go to disk together in one write through the thread pool instead of one round trip each. Bounded per
- * part in flight.
- */
+/** How much of a part's body may wait to be written: bounded per part in flight. */
 const PART_WRITE_BUFFER = 256 * 1024;
+
+// The written buffers go back with the count: the stream writes what a short write left from them.
+type WriteDone = (error: Error | null, written?: number, buffers?: Buffer | Buffer[]) => void;
+
+/**
+ * The file system calls of a part file's write stream: its writes are made at once, on the server's
+ * thread, rather than through the thread pool. A write lands in the page cache in tens of microseconds,
+ * less than the hand-off to a pool thread and back. The server took 0.34 s less CPU per GiB received
+ * (2.63 s against 2.97 s), and a 1 GiB upload 2.80 s against 3.01 s (medians of five alternating runs,
+ * the uploader and `npm run server` in separate processes). A disk that stalls now stalls the server's
+ * thread too; a failed write (a full disk) fails the stream as before. The answer comes on the next
+ * tick, as the stream expects of an asynchronous call.
+ */
+export const PART_FILE_CALLS = {
+  open,
+  close,
+  write(fd: number, buffer: Buffer, offset: number, length: number, position: number | null, done: WriteDone): void {
+    try {
+      process.nextTick(done, null, writeSync(fd, buffer, offset, length, position), buffer);
+    } catch (error) {
+      process.nextTick(done, error as Error);
+    }
+  },
+  writev(fd: number, buffers: Buffer[], position: number | null, done: WriteDone): void {
+    try {
+      process.nextTick(done, null, writevSync(fd, buffers, position ?? undefined), buffers);
+    } catch (error) {
+      process.nextTick(done, error as Error);
+    }
+  },
+};
 
 /** A fault plan as the server runs it: the instructions and how often each has fired. */
 export interface ActivePlan {
@@ -118,7 +145,7 @@ export class UploadStore {
   openPartFile(options: { sparse?: boolean } = {}): { path: string; sink: Writable } {
     const path = join(this.#dir, 'parts', randomHex(12));
     // Sparse: runs of zeros become holes (sparse-sink.ts), for multi-GiB uploads from sparse files.
-    const sink = options.sparse ? new SparseFileWriter(path) : createWriteStream(path, { highWaterMark: PART_WRITE_BUFFER });
+    const sink = options.sparse ? new SparseFileWriter(path) : createWriteStream(path, { highWaterMark: PART_WRITE_BUFFER, fs: PART_FILE_CALLS });
     // Never an unhandled 'error': receiveBody and closePartFile read it from the stream.
     sink.on('error', () => undefined);
     return { path, sink };

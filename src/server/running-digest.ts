@@ -1,8 +1,12 @@
 import { type Hash, createHash } from 'node:crypto';
-import { open, stat } from 'node:fs/promises';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Session, UploadStore } from './store.ts';
 
 const READ_CHUNK = 1024 * 1024;
+/** How much is hashed in one turn of the event loop, at most (about 5 ms). */
+const TURN_BYTES = 8 * READ_CHUNK;
 
 /** A session's whole-file SHA-1 so far: every byte before `offset`, the stored parts `paths` (of `sizes`) in order. */
 interface RunningDigest {
@@ -74,19 +78,31 @@ async function stillWhole(running: RunningDigest): Promise<boolean> {
   return sizes.every((size, i) => size === running.sizes[i]);
 }
 
+/**
+ * Hashes the stored parts that continue the digest. The part files were just written, so the page cache
+ * serves them, and they are read synchronously, up to TURN_BYTES per turn of the event loop: read through
+ * the thread pool a chunk per turn, the digest fell behind the parts arriving at the same time, and a
+ * 1 GiB commit waited 0.3 s for it to catch up.
+ */
 async function advance(session: HashedSession, state: RunningDigest): Promise<void> {
   const buffer = Buffer.allocUnsafe(READ_CHUNK);
+  let turn = 0;
   for (let part = session.parts.get(state.offset); part && !state.broken; part = session.parts.get(state.offset)) {
-    const file = await open(part.path, 'r');
+    const fd = openSync(part.path, 'r');
     try {
       for (let done = 0; done < part.size;) {
-        const { bytesRead } = await file.read(buffer, 0, Math.min(buffer.length, part.size - done), done);
+        if (turn >= TURN_BYTES) {
+          await nextTurn();
+          turn = 0;
+        }
+        const bytesRead = readSync(fd, buffer, 0, Math.min(buffer.length, part.size - done), done);
         if (bytesRead === 0) throw new Error(`part file ${part.path} is shorter than its ${part.size} bytes`);
         state.hash.update(buffer.subarray(0, bytesRead));
         done += bytesRead;
+        turn += bytesRead;
       }
     } finally {
-      await file.close();
+      closeSync(fd);
     }
     state.offset += part.size;
     state.paths.push(part.path);

@@ -6,7 +6,7 @@
 // median of the runs with min and max; a ratio is measured in pairs run back to back (their order
 // alternating from round to round), so that load on the machine weighs on both sides alike.
 //
-//   npm run bench                  # 3 rounds: 256 MiB and 1 GiB, peers at 256 MiB, bare and with 50 ms per part
+//   npm run bench                  # 5 rounds: 256 MiB and 1 GiB, peers at 256 MiB, bare and with 50 ms per part
 //   npm run bench -- --big         # also 4 GiB (about 10 s an upload more, and 8 GiB of disk)
 //   npm run bench -- --runs 5 --skip-peers
 import { cpus } from 'node:os';
@@ -28,7 +28,8 @@ wall time, throughput, peak RSS of uploader and server, commit time, whether the
 the source, and the reference uploader's time against box-node-sdk 10.x, box-node-sdk 3.x and the
 guide's bash recipe, on bare loopback and with 50 ms of server latency per part.
 
-  --runs <n>             rounds; every figure is the median of its runs, with min and max (default 3)
+  --runs <n>             rounds; every figure is the median of its runs, with min and max (default 5:
+                         the median of three pairs moved with one slow run)
   --size-mib <n>         the large file (default 1024)
   --peer-size-mib <n>    the file for the side-by-side with the other clients (default 256)
   --big                  also upload a 4 GiB file (reference uploader only)
@@ -52,7 +53,7 @@ if (values.help) {
   process.stdout.write(`${USAGE}\n`);
   process.exit(0);
 }
-const runs = integerOption(COMMAND, 'runs', values.runs, 3, 1);
+const runs = integerOption(COMMAND, 'runs', values.runs, 5, 1);
 const largeMiB = integerOption(COMMAND, 'size-mib', values['size-mib'], 1024, 1);
 const peerMiB = integerOption(COMMAND, 'peer-size-mib', values['peer-size-mib'], 256, 1);
 

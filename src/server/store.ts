@@ -20,8 +20,8 @@ type WriteDone = (error: Error | null, written?: number, buffers?: Buffer | Buff
 /**
  * The file system calls of a part file's write stream: its writes are made at once, on the server's
  * thread, rather than through the thread pool. A write lands in the page cache in tens of microseconds,
- * less than the hand-off to a pool thread and back. The server took 0.34 s less CPU per GiB received
- * (2.63 s against 2.97 s), and a 1 GiB upload 2.80 s against 3.01 s (medians of five alternating runs,
+ * less than the hand-off to a pool thread and back. The server took 0.37 s less CPU per GiB received
+ * (2.60 s against 2.97 s), and a 1 GiB upload 2.80 s against 3.01 s (medians of five alternating runs,
  * the uploader and `npm run server` in separate processes). A disk that stalls now stalls the server's
  * thread too; a failed write (a full disk) fails the stream as before. The answer comes on the next
  * tick, as the stream expects of an asynchronous call.

@@ -82,7 +82,7 @@ async function stillWhole(running: RunningDigest): Promise<boolean> {
  * Hashes the stored parts that continue the digest. The part files were just written, so the page cache
  * serves them, and they are read synchronously, up to TURN_BYTES per turn of the event loop: read through
  * the thread pool a chunk per turn, the digest fell behind the parts arriving at the same time, and a
- * 1 GiB commit waited 0.3 s for it to catch up.
+ * 1 GiB commit waited up to 0.4 s for it to catch up.
  */
 async function advance(session: HashedSession, state: RunningDigest): Promise<void> {
   const buffer = Buffer.allocUnsafe(READ_CHUNK);

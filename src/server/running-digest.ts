@@ -7,6 +7,8 @@ import type { Session, UploadStore } from './store.ts';
 const READ_CHUNK = 1024 * 1024;
 /** How much is hashed in one turn of the event loop, at most (about 5 ms). */
 const TURN_BYTES = 8 * READ_CHUNK;
+/** Every session's reads go through this one buffer: each chunk is hashed before the next await. */
+const readBuffer = Buffer.allocUnsafe(READ_CHUNK);
 
 /** A session's whole-file SHA-1 so far: every byte before `offset`, the stored parts `paths` (of `sizes`) in order. */
 interface RunningDigest {
@@ -85,7 +87,6 @@ async function stillWhole(running: RunningDigest): Promise<boolean> {
  * 1 GiB commit waited up to 0.4 s for it to catch up.
  */
 async function advance(session: HashedSession, state: RunningDigest): Promise<void> {
-  const buffer = Buffer.allocUnsafe(READ_CHUNK);
   let turn = 0;
   for (let part = session.parts.get(state.offset); part && !state.broken; part = session.parts.get(state.offset)) {
     const fd = openSync(part.path, 'r');
@@ -95,9 +96,9 @@ async function advance(session: HashedSession, state: RunningDigest): Promise<vo
           await nextTurn();
           turn = 0;
         }
-        const bytesRead = readSync(fd, buffer, 0, Math.min(buffer.length, part.size - done), done);
+        const bytesRead = readSync(fd, readBuffer, 0, Math.min(readBuffer.length, part.size - done), done);
         if (bytesRead === 0) throw new Error(`part file ${part.path} is shorter than its ${part.size} bytes`);
-        state.hash.update(buffer.subarray(0, bytesRead));
+        state.hash.update(readBuffer.subarray(0, bytesRead));
         done += bytesRead;
         turn += bytesRead;
       }

@@ -8,7 +8,7 @@
 //
 //   npm run bench                  # 5 rounds: 256 MiB and 1 GiB, peers at 256 MiB, bare and with 50 ms per part
 //   npm run bench -- --big         # also 4 GiB (about 10 s an upload more, and 8 GiB of disk)
-//   npm run bench -- --runs 5 --skip-peers
+//   npm run bench -- --runs 3 --skip-peers
 import { cpus } from 'node:os';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

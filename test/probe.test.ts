@@ -48,7 +48,7 @@ describe('the server probe', () => {
     assert.deepEqual(judgeServerExchanges({ run: 'r', exchanges: probe.exchanges, divergedAt: probe.divergences() }), []);
     // A request that must be refused takes its first answer, a 5xx included: that is what is judged.
     const { offset, bytes } = probe.partBytes(file, 2);
-    const refused = await probe.putPart(file, { lo: offset, hi: offset + bytes.length - 1 }, bytes, {}, 'token', { kind: 'refusal', rule: 'S-X' });
+    const refused = await probe.putPart(file, { lo: offset, hi: offset + bytes.length - 1 }, bytes, {}, 'token', { kind: 'refusal', rule: 'S-DIGEST-REJECT' });
     assert.equal(refused.status, 503);
     assert.equal(probe.exchanges.at(-1)?.waitedOut, undefined);
     server.setFaultPlan({ instructions: [] });

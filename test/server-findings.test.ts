@@ -23,6 +23,7 @@ function exchange(fields: Partial<ProbeExchange> & { expect: Expectation; respon
     credentials: 'token',
     body: { length: 0, sha1: 'da39a3ee5e6b4b0d3255bfef95601890afd80709' },
     session: 'S1',
+    sent: { headers: {} },
     ...fields,
   };
 }

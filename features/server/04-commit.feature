@@ -6,25 +6,27 @@ Feature: Committing the session into a file
   and judges every commit it makes against the file it uploaded.
 
   @S-COMMIT-OK @MUST @server
-  Scenario: A complete upload is committed into a file of the right size and content
-    Given an upload session for a file of at least 3 parts
-    And every part was stored
-    When the session is committed with every part and the file's Digest
-    Then the commit is answered 201, after any 202s, with a file entry of the file's size and SHA-1
-    And the file's content, where the server serves it, is the bytes uploaded
+  Scenario: A complete upload is committed into a file of the right size and content, whatever the file size
+    When every case of the rule's probe space is sent:
+      | dimension | values |
+      | file      | exact multiple / one byte over / one byte under / half a part over / a single part |
+    Then every commit was answered 201, after any 202s, with the file entry, and the file's content, where the server serves it, is the bytes uploaded
 
   @S-COMMIT-DIGEST-REJECT @MUST @server
-  Scenario Outline: A commit with <what> is refused, and creates no file
-    Given an upload session for a file of at least 3 parts
-    And every part was stored
-    When the session is committed with every part and <digest>
-    Then the server refuses the commit with a 4xx
-    And committing again as a correct client does creates the file, so none was created before
+  Scenario: A commit whose Digest is missing, malformed or wrong is refused, and creates no file
+    When every case of the rule's probe space is sent:
+      | dimension | values |
+      | digest    | missing / of other bytes / malformed / hex, not base64 / of the file without its last byte |
+    Then every case was refused with a 4xx, and a correct commit afterwards created the file
 
-    Examples:
-      | what                                        | digest                     |
-      | a Digest that does not match the file       | the Digest of other bytes  |
-      | no Digest header                            | no Digest                  |
+  @S-COMMIT-INCOMPLETE-REJECT @MUST @server
+  Scenario: A commit whose list does not cover the file is refused, even when every part was stored, and creates no file
+    # Every part is stored and the Digest is the whole file's: only the list can make the commit wrong.
+    When every case of the rule's probe space is sent:
+      | dimension | values |
+      | part      | left out / replaced by its neighbour / with another part_id / with another size / from another session |
+      | position  | first / middle / last |
+    Then every case was refused with a 4xx, and a correct commit afterwards created the file
 
   @S-COMMIT-INCOMPLETE-REJECT @MUST @server
   Scenario: A commit of parts that do not cover the file is refused, and creates no file

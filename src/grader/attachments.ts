@@ -78,4 +78,12 @@ export interface ServerExchangeAttachment {
   /** The answer's body, cut at 2,000 characters. */
   body?: string;
   failure?: string;
+  /** The request as sent, for a reproduction (the token shown as `$TOKEN`). */
+  method?: string;
+  url?: string;
+  sent?: { headers: Readonly<Record<string, string>>; json?: string; bytes?: string };
+  /** What the kit expected of the answer, in words. */
+  expected?: string;
+  /** The probe case or generated step the request belongs to. */
+  label?: string;
 }

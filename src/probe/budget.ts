@@ -5,8 +5,73 @@
  * kit error (exit 2) that names the answer waited for.
  */
 
-/** Default wait for one server answer, Retry-After waits included: Box asks for waits of up to a minute. */
-export const DEFAULT_ANSWER_BUDGET_MS = 120_000;
+import type { ServerRuleId } from '../protocol/rules.ts';
+
+/**
+ * Default wait for one server answer, Retry-After waits included: Box asks for waits of up to 30 s. It is
+ * also about the most a broken server adds to a run: what hangs once is not waited for again (RunPatience).
+ */
+export const DEFAULT_ANSWER_BUDGET_MS = 60_000;
+
+/**
+ * Once any answer hung, every other answer of the run is waited for this long at most: a server that
+ * hangs on one endpoint often hangs on others, and a run must end in bounded time whatever it does.
+ */
+export const AFTER_HANG_BUDGET_MS = 10_000;
+
+/**
+ * A scenario could not be judged because the server broke another rule first (it would not open a
+ * session, store a correct part, list parts, ...): the scenario's rules are `blocked` by those.
+ */
+export class Blocked extends Error {
+  override readonly name = 'Blocked';
+  constructor(
+    readonly blockedBy: readonly ServerRuleId[],
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The endpoints the kit calls, each answered by the server in its own way. */
+export type RequestKind = 'create' | 'part' | 'list' | 'status' | 'commit' | 'abort' | 'file';
+
+/** The rule whose statement an endpoint's answers keep when nothing more particular is expected of them. */
+export const ANSWER_RULE: Readonly<Record<RequestKind, ServerRuleId>> = {
+  create: 'S-CREATE',
+  part: 'S-PART-OK',
+  list: 'S-LIST-PARTS',
+  status: 'S-STATUS',
+  commit: 'S-COMMIT-OK',
+  abort: 'S-ABORT',
+  file: 'S-COMMIT-OK',
+};
+
+/**
+ * How long the whole run still waits on a server: an endpoint whose answer hung (no answer within the
+ * budget, or 202s that never ended) is not called again, its later calls blocked by the rule that hang
+ * broke; after any hang, other answers get AFTER_HANG_BUDGET_MS at most. One per run, shared by every scenario.
+ */
+export class RunPatience {
+  readonly #hung = new Map<RequestKind, { rule: ServerRuleId; reason: string }>();
+
+  constructor(readonly budgetMs: number) {}
+
+  /** The budget for the next answer. */
+  budget(): number {
+    return this.#hung.size > 0 ? Math.min(this.budgetMs, AFTER_HANG_BUDGET_MS) : this.budgetMs;
+  }
+
+  /** Throws Blocked when `kind`'s answers hung before. */
+  assertAnswering(kind: RequestKind): void {
+    const hung = this.#hung.get(kind);
+    if (hung) throw new Blocked([hung.rule], `not asked again: ${hung.reason}`);
+  }
+
+  hung(kind: RequestKind, rule: ServerRuleId, reason: string): void {
+    if (!this.#hung.has(kind)) this.#hung.set(kind, { rule, reason });
+  }
+}
 
 /** What a scenario attaches when it gave up waiting: the run is then a kit error (exit 2), the scenario not judged. */
 export const KIT_ERROR_MEDIA_TYPE = 'application/vnd.box-conformance.kit-error+text';

@@ -4,9 +4,10 @@
  * grader judges every exchange from this record (src/grader/server-findings.ts).
  */
 import type { HttpMethod, JsonResponse } from '../http/transport.ts';
+import type { ServerRuleId } from '../protocol/rules.ts';
 
 /** Which Authorization header a request carries. */
-export type Credentials = 'token' | 'none' | 'wrong';
+export type Credentials = 'token' | 'none' | 'wrong' | 'no-scheme' | 'other-scheme' | 'empty-bearer';
 
 /** A part the kit sent and the server acknowledged: the bytes sent, and the id the server gave them. */
 export interface ExpectedPart {
@@ -22,8 +23,11 @@ export interface ExpectedPart {
 
 /** What the kit expects of the answer to one request. */
 export type Expectation =
-  /** A valid create with the token: 201 and an upload_session for a file of `fileSize` bytes (S-CREATE). */
-  | { readonly kind: 'session'; readonly fileSize: number }
+  /**
+   * A valid create with the token: 201 and an upload_session for a file of `fileSize` bytes (S-CREATE);
+   * `mayRefuse`: a file under Box's 20 MB minimum, which a server may refuse with a 4xx instead.
+   */
+  | { readonly kind: 'session'; readonly fileSize: number; readonly mayRefuse?: boolean }
   /** A correct part into a free range: 200 and its record (S-PART-OK). */
   | { readonly kind: 'part' }
   /** A listing of an open session: a page of exactly the acknowledged parts (S-LIST-PARTS). */
@@ -37,7 +41,7 @@ export type Expectation =
   /** DELETE of an open session: 204 (S-ABORT). */
   | { readonly kind: 'abort' }
   /** A request crafted to be refused, and the rule that says how: `status` exactly, or any 4xx. */
-  | { readonly kind: 'refusal'; readonly rule: string; readonly status?: number; readonly code?: string }
+  | { readonly kind: 'refusal'; readonly rule: ServerRuleId; readonly status?: number; readonly code?: string }
   /** Nothing beyond what every answer owes (clean-up, a read of a file). */
   | { readonly kind: 'any' };
 
@@ -53,6 +57,10 @@ export interface ProbeExchange {
   readonly range?: { readonly lo: number; readonly hi: number; readonly total: number };
   /** Length and hex SHA-1 of the body sent. */
   readonly body: { readonly length: number; readonly sha1: string };
+  /** The request as sent, for a reproduction: headers with the token replaced by `$TOKEN`, a JSON body's text. */
+  readonly sent: { readonly headers: Readonly<Record<string, string>>; readonly json?: string; readonly bytes?: string };
+  /** The probe case or generated step the request belongs to, when there is one. */
+  readonly label?: string;
   /** The upload session the request is about. */
   readonly session?: string;
   readonly expect: Expectation;
@@ -62,7 +70,33 @@ export interface ProbeExchange {
   waitedOut?: boolean;
   /** The kit gave up waiting (its budget): not judged. */
   gaveUp?: boolean;
+  /** No answer came within the budget, or 202s never ended: a failure of `rule`, and nothing else is judged. */
+  hung?: { readonly rule: ServerRuleId; readonly reason: string };
 }
 
 /** A state-changing request: one that may leave the session other than the kit expects when wrongly accepted. */
 export const changesState = (method: HttpMethod) => method !== 'GET';
+
+/** What the kit expects of an answer, in words, for reports and reproductions. */
+export function describeExpectation(expect: Expectation): string {
+  switch (expect.kind) {
+    case 'session':
+      return `201 with an upload_session for ${expect.fileSize} bytes${expect.mayRefuse ? ' (or a 4xx: under 20 MB)' : ''}`;
+    case 'part':
+      return "200 with the part's record";
+    case 'listing':
+      return `200 listing the ${expect.parts.length} part(s) stored`;
+    case 'status':
+      return `200 with num_parts_processed ${expect.processed}`;
+    case 'file':
+      return `201 with a file of ${expect.size} bytes, sha1 ${expect.sha1}`;
+    case 'content':
+      return `the file's ${expect.size} bytes`;
+    case 'abort':
+      return '204';
+    case 'refusal':
+      return `${expect.status ?? '4xx'}${expect.code ? ` ${expect.code}` : ''} (${expect.rule})`;
+    case 'any':
+      return 'any answer';
+  }
+}

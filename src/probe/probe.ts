@@ -6,10 +6,12 @@ import { partAt, totalPartsFor } from '../protocol/parts.ts';
 import { type UploadPart, type UploadSession, unusableSessionProblem } from '../protocol/shapes.ts';
 import { seededBytes } from '../protocol/seeded-bytes.ts';
 import { parseRetryAfter } from '../uploader/retry.ts';
-import { AnswerDeadline, DEFAULT_ANSWER_BUDGET_MS, GaveUpWaiting } from './budget.ts';
+import { ANSWER_RULE, AnswerDeadline, Blocked, DEFAULT_ANSWER_BUDGET_MS, GaveUpWaiting, type RequestKind, RunPatience } from './budget.ts';
 import { type Credentials, type ExpectedPart, type Expectation, type ProbeExchange, changesState } from './exchange.ts';
+import type { FileShape } from './spaces.ts';
 
 export type { Credentials } from './exchange.ts';
+export { Blocked } from './budget.ts';
 
 /** A server the kit grades: where it is, how to reach it, and what it may create there. */
 export interface ServerTarget {
@@ -24,16 +26,57 @@ export interface ServerTarget {
   /** Bytes of every uploaded file derive from it, so that a recorded run can be replayed. */
   seed: string;
   transport: Transport;
-  /** The longest the kit waits for one answer, 429 and 202 Retry-After waits included (default 120 s). */
+  /** The longest the kit waits for one answer, 429 and 202 Retry-After waits included (default 60 s). */
   answerBudgetMs?: number;
+  /** How widely the probe spaces are covered: `default`, or `wide` (every case, and more generated sequences). */
+  depth?: ServerDepth;
+}
+
+export type ServerDepth = 'default' | 'wide';
+
+/** What every probe of one run shares: its patience with the server, and a counter that keeps file names unique across scenarios. */
+interface RunShared {
+  patience: RunPatience;
+  files: number;
+  /** The part_size the server hands out for the kit's files, once learned. */
+  partSize?: number;
+}
+const RUNS = new WeakMap<ServerTarget, RunShared>();
+function runShared(target: ServerTarget): RunShared {
+  let shared = RUNS.get(target);
+  if (!shared) {
+    shared = { patience: new RunPatience(target.answerBudgetMs ?? DEFAULT_ANSWER_BUDGET_MS), files: 0 };
+    RUNS.set(target, shared);
+  }
+  return shared;
 }
 
 export const WRONG_TOKEN = 'not-the-token-0000';
 /** What every request without the right token must get. */
 const AUTH_REFUSAL: Expectation = { kind: 'refusal', rule: 'S-AUTH', status: 401 };
+/** What every call about a session the kit aborted must get. */
+const ABORTED_REFUSAL: Expectation = { kind: 'refusal', rule: 'S-ABORT' };
 
 /** The smallest file Box accepts in a session is 20 MB; the kit's files are a little larger. */
 export const PROBE_FILE_SIZE = 21_000_000;
+export const BOX_MIN_FILE_SIZE = 20_000_000;
+
+/** A file of `shape` for `partSize`: at least 3 parts and 21 MB, but for the single part. */
+export function fileSizeFor(shape: FileShape, partSize: number): number {
+  const whole = Math.max(3, Math.ceil(PROBE_FILE_SIZE / partSize)) * partSize;
+  switch (shape) {
+    case 'exact multiple':
+      return whole;
+    case 'one byte over':
+      return whole + 1;
+    case 'one byte under':
+      return whole - 1;
+    case 'half a part over':
+      return whole + Math.ceil(partSize / 2);
+    case 'a single part':
+      return Math.ceil(partSize / 2);
+  }
+}
 /** Parts the kit sends at once when it only needs them stored (as a client would: 3 to 5). */
 const STORE_CONCURRENCY = 4;
 /** Server errors Box documents as transient: a request that should succeed is asked again, this many times. */
@@ -51,20 +94,6 @@ export interface ProbeSession {
   name: string;
 }
 
-/**
- * A scenario could not be judged because the server broke another rule first (it would not open a
- * session, store a correct part, list parts, ...): the scenario's rules are `blocked` by those.
- */
-export class Blocked extends Error {
-  override readonly name = 'Blocked';
-  constructor(
-    readonly blockedBy: readonly string[],
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 /** The server gave no answer at all (the connection failed or was dropped). */
 export class NoAnswer extends Error {
   override readonly name = 'NoAnswer';
@@ -72,7 +101,8 @@ export class NoAnswer extends Error {
 
 /** The kit's picture of a session: the parts it sent that the server acknowledged. */
 interface SessionModel {
-  state: 'open' | 'closed';
+  /** `aborted`: every later call must be refused (S-ABORT); `closed`: committed, or given up. */
+  state: 'open' | 'closed' | 'aborted';
   readonly parts: Map<number, ExpectedPart>;
   /** From this exchange on, the session may hold what the kit did not mean to store: stateful answers are not judged. */
   divergedAt?: number;
@@ -88,6 +118,7 @@ export interface Listing {
 }
 
 export interface SendSpec {
+  kind: RequestKind;
   method: HttpMethod;
   url: string;
   headers?: Record<string, string>;
@@ -101,6 +132,10 @@ export interface SendSpec {
   bodySha1?: string;
   /** Share an answer's budget across several requests (a commit and the 202s before its answer). */
   deadline?: AnswerDeadline;
+  /** The probe case or generated step the request belongs to. */
+  label?: string;
+  /** How the bytes of a binary body are made, for a reproduction. */
+  bytes?: string;
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -119,7 +154,7 @@ export class ServerProbe {
   readonly #openSessions = new Map<string, UploadSession>();
   readonly #createdFiles = new Set<string>();
   readonly #wholeFiles = new Map<string, { sha1: Buffer; size: number }>();
-  #files = 0;
+  #label?: string;
 
   constructor(
     readonly target: ServerTarget,
@@ -127,12 +162,35 @@ export class ServerProbe {
   ) {}
 
   get budgetMs(): number {
-    return this.target.answerBudgetMs ?? DEFAULT_ANSWER_BUDGET_MS;
+    return runShared(this.target).patience.budget();
+  }
+
+  get depth(): ServerDepth {
+    return this.target.depth ?? 'default';
+  }
+
+  /** Labels the requests `work` sends (a probe case, a generated step), for findings and reproductions. */
+  async labelled<T>(label: string, work: () => Promise<T>): Promise<T> {
+    const outer = this.#label;
+    this.#label = label;
+    try {
+      return await work();
+    } finally {
+      this.#label = outer;
+    }
   }
 
   async send(spec: SendSpec): Promise<JsonResponse> {
+    const { patience } = runShared(this.target);
+    patience.assertAnswering(spec.kind);
     const credentials = spec.credentials ?? 'token';
     const headers = { ...this.#authorization(credentials), ...spec.headers };
+    const shown = { ...headers, ...(headers.authorization === undefined ? {} : { authorization: this.#shownAuthorization(credentials) }) };
+    const sent = {
+      headers: shown,
+      ...(typeof spec.body === 'string' ? { json: spec.body } : {}),
+      ...(spec.body !== undefined && typeof spec.body !== 'string' ? { bytes: spec.bytes ?? `${spec.body.length} bytes` } : {}),
+    };
     const request: HttpRequest = { method: spec.method, url: spec.url, headers, body: spec.body, hashResponseBody: spec.hashResponseBody };
     const contentRange = spec.headers?.['content-range'];
     const described = `${spec.method} ${spec.url}${contentRange ? ` (Content-Range: ${contentRange})` : ''}${
@@ -152,20 +210,19 @@ export class ServerProbe {
         body: { length: bodyBytes.length, sha1: spec.bodySha1 ?? sha1Of(bodyBytes).toString('hex') },
         session: spec.session,
         expect: spec.expect ?? { kind: 'any' },
+        sent,
+        ...((spec.label ?? this.#label) ? { label: spec.label ?? this.#label } : {}),
       };
       this.exchanges.push(exchange);
       let result: SendResult;
       try {
         result = await deadline.within(this.target.transport.send(request));
       } catch (error) {
-        if (error instanceof GaveUpWaiting) exchange.gaveUp = true;
+        if (error instanceof GaveUpWaiting) this.#hang(exchange, spec.kind, `no answer came within ${seconds(deadline.budgetMs)} s`);
         throw error;
       }
       if (!result.ok) {
-        if (/timeout/i.test(result.failure)) {
-          exchange.gaveUp = true;
-          throw new GaveUpWaiting(deadline.waitedFor, deadline.budgetMs, `no answer came: ${result.failure}`);
-        }
+        if (/timeout/i.test(result.failure)) this.#hang(exchange, spec.kind, `no answer came within ${seconds(deadline.budgetMs)} s (${result.failure})`);
         exchange.failure = result.failure;
         throw new NoAnswer(`${described}: no answer (${result.failure})`);
       }
@@ -183,6 +240,21 @@ export class ServerProbe {
       this.#waitOut(exchange, deadline, waitMs, `the server answered ${status} and the kit would wait ${seconds(waitMs)} s more`);
       await sleep(waitMs);
     }
+  }
+
+  /**
+   * The answer hung: the rule it owed fails (the refusal's own rule, else the endpoint's), the endpoint is
+   * not called again in this run, and the step ends, blocked by that rule.
+   */
+  #hang(
+    exchange: ProbeExchange,
+    kind: RequestKind,
+    reason: string,
+    rule = exchange.expect.kind === 'refusal' ? exchange.expect.rule : ANSWER_RULE[kind],
+  ): never {
+    exchange.hung = { rule, reason };
+    runShared(this.target).patience.hung(kind, rule, `${exchange.request}: ${reason}`);
+    throw new Blocked([rule], `${exchange.request}: ${reason}`);
   }
 
   #waitOut(exchange: ProbeExchange, deadline: AnswerDeadline, waitMs: number, why: string): void {
@@ -213,8 +285,8 @@ export class ServerProbe {
       const id = (response.body as { entries?: { id?: unknown }[] } | undefined)?.entries?.[0]?.id;
       if (typeof id === 'string') this.#createdFiles.add(id);
     }
-    if (exchange.method === 'DELETE' && response.status === 204) {
-      model.state = 'closed';
+    if (exchange.method === 'DELETE' && response.status === 204 && exchange.expect.kind === 'abort') {
+      model.state = 'aborted';
       this.#openSessions.delete(exchange.session);
     }
   }
@@ -233,8 +305,25 @@ export class ServerProbe {
   }
 
   #authorization(credentials: Credentials): Record<string, string> {
-    if (credentials === 'none') return {};
-    return { authorization: `Bearer ${credentials === 'wrong' ? WRONG_TOKEN : this.target.token}` };
+    switch (credentials) {
+      case 'none':
+        return {};
+      case 'wrong':
+        return { authorization: `Bearer ${WRONG_TOKEN}` };
+      case 'no-scheme':
+        return { authorization: this.target.token };
+      case 'other-scheme':
+        return { authorization: `Token ${this.target.token}` };
+      case 'empty-bearer':
+        return { authorization: 'Bearer ' };
+      case 'token':
+        return { authorization: `Bearer ${this.target.token}` };
+    }
+  }
+
+  /** The Authorization header as a reproduction shows it: never the token. */
+  #shownAuthorization(credentials: Credentials): string {
+    return this.#authorization(credentials).authorization?.replace(this.target.token, '$TOKEN') ?? '';
   }
 
   #model(file: ProbeSession): SessionModel {
@@ -248,6 +337,12 @@ export class ServerProbe {
     return [...this.#model(file).parts.values()].sort((a, b) => a.offset - b.offset);
   }
 
+  /** Whether the kit aborted the session: every later call must be refused. */
+  #aborted(sessionId: string): boolean {
+    const model = this.#models.get(sessionId);
+    return model?.state === 'aborted' && model.divergedAt === undefined;
+  }
+
   /** Whether the session's answers are still judged against what the kit sent (open, and not diverged). */
   #tracked(sessionId: string): boolean {
     const model = this.#models.get(sessionId);
@@ -257,12 +352,15 @@ export class ServerProbe {
   /** A request without the token must be refused with 401; with it, `whenTracked` while the session is as the kit made it. */
   #expectation(sessionId: string, credentials: Credentials, whenTracked: () => Expectation): Expectation {
     if (credentials !== 'token') return AUTH_REFUSAL;
+    if (this.#aborted(sessionId)) return ABORTED_REFUSAL;
     return this.#tracked(sessionId) ? whenTracked() : { kind: 'any' };
   }
 
+  /** A file name no other scenario of the run uses: one scenario's leftovers never collide with another's files. */
   nextFileName(): string {
-    this.#files += 1;
-    return `${this.target.namePrefix}${this.scenarioTag}-${this.#files}.bin`;
+    const shared = runShared(this.target);
+    shared.files += 1;
+    return `${this.target.namePrefix}${this.scenarioTag}-${shared.files}.bin`;
   }
 
   createBody(fileSize: number, name: string): Record<string, unknown> {
@@ -272,6 +370,7 @@ export class ServerProbe {
   /** POSTs a create; `expect` says what the body was crafted for (default: a valid create, answered with a session). */
   async createRaw(body: unknown, credentials: Credentials = 'token', expect?: Expectation): Promise<JsonResponse> {
     const response = await this.send({
+      kind: 'create',
       method: 'POST',
       url: `${this.target.baseUrl}/files/upload_sessions`,
       headers: { 'content-type': 'application/json' },
@@ -306,6 +405,39 @@ export class ServerProbe {
       fileSize = Math.max(fileSize, (minParts - 1) * session.part_size + Math.ceil(session.part_size / 2));
     }
     throw new Blocked(['S-CREATE'], `the server would not cut a file into ${minParts} parts`);
+  }
+
+  /**
+   * Opens a session for a file of `shape` at the server's part_size (learned from a first create, and
+   * again when a size gets another part_size). Undefined when the server refuses a single-part file under
+   * Box's 20 MB minimum, as it may.
+   */
+  async openShaped(shape: FileShape): Promise<ProbeSession | undefined> {
+    const shared = runShared(this.target);
+    if (shared.partSize === undefined) {
+      const first = await this.openSession();
+      shared.partSize = first.session.part_size;
+      await this.abort(first.session);
+    }
+    for (let tries = 0; tries < 3; tries++) {
+      const fileSize = fileSizeFor(shape, shared.partSize);
+      const name = this.nextFileName();
+      const mayRefuse = fileSize < BOX_MIN_FILE_SIZE;
+      const response = await this.createRaw(this.createBody(fileSize, name), 'token', { kind: 'session', fileSize, mayRefuse });
+      if (mayRefuse && response.status >= 400 && response.status < 500) return undefined;
+      const problem = response.status === 201 ? unusableSessionProblem(response.body) : describeResponse(response);
+      if (problem) throw new Blocked(['S-CREATE'], `could not open an upload session: ${problem}`);
+      const session = response.body as UploadSession;
+      if (session.part_size === shared.partSize) return { session, fileSize, seed: `${this.target.seed}:${name}`, name };
+      await this.abort(session);
+      shared.partSize = session.part_size;
+    }
+    throw new Blocked(['S-CREATE'], `the server's part_size changed with every file size asked for (${shape})`);
+  }
+
+  /** Whether the kit still knows what the session holds: open, and nothing stored that it did not mean to store. */
+  usable(file: ProbeSession): boolean {
+    return this.#tracked(file.session.id);
   }
 
   partCount(file: ProbeSession): number {
@@ -363,6 +495,7 @@ export class ServerProbe {
     };
     const present = Object.fromEntries(Object.entries(headers).filter((entry): entry is [string, string] => entry[1] !== undefined));
     return this.send({
+      kind: 'part',
       method: 'PUT',
       url: file.session.session_endpoints.upload_part,
       headers: present,
@@ -375,6 +508,7 @@ export class ServerProbe {
   }
 
   #partExpectation(file: ProbeSession, range: { lo: number; hi: number }): Expectation {
+    if (this.#aborted(file.session.id)) return ABORTED_REFUSAL;
     const model = this.#model(file);
     const overlaps = [...model.parts.values()].some((part) => range.lo < part.offset + part.size && part.offset <= range.hi);
     if (overlaps) return { kind: 'refusal', rule: 'S-OVERLAP-REJECT', status: 416, code: 'range_overlaps_existing_part' };
@@ -413,6 +547,7 @@ export class ServerProbe {
     if (query.offset !== undefined) url.searchParams.set('offset', String(query.offset));
     if (query.limit !== undefined) url.searchParams.set('limit', String(query.limit));
     return this.send({
+      kind: 'list',
       method: 'GET',
       url: url.toString(),
       credentials,
@@ -447,6 +582,7 @@ export class ServerProbe {
 
   async status(file: ProbeSession, credentials: Credentials = 'token'): Promise<JsonResponse> {
     return this.send({
+      kind: 'status',
       method: 'GET',
       url: file.session.session_endpoints.status,
       credentials,
@@ -457,7 +593,11 @@ export class ServerProbe {
 
   /** The part records a correct client commits: what it sent, with the part_id the server gave each part. */
   commitParts(file: ProbeSession): UploadPart[] {
-    return this.expectedParts(file).map((part) => ({ part_id: part.partId ?? '', offset: part.offset, size: part.size, sha1: part.sha1 }));
+    return this.expectedParts(file).map((part) => {
+      // Never commit on the strength of a record the kit could not read: that is S-PART-OK's failure, not the commit's.
+      if (part.partId === undefined) throw new Blocked(['S-PART-OK'], `the answer to the part at offset ${part.offset} gave no part_id the kit could commit`);
+      return { part_id: part.partId, offset: part.offset, size: part.size, sha1: part.sha1 };
+    });
   }
 
   /**
@@ -476,8 +616,10 @@ export class ServerProbe {
     const expect = options.expect ?? this.#commitExpectation(file, parts, options.digest, credentials);
     const url = file.session.session_endpoints.commit;
     const deadline = new AnswerDeadline(this.budgetMs, `the answer to POST ${url} (the commit)`);
+    let accepted = 0;
     for (;;) {
       const response = await this.send({
+        kind: 'commit',
         method: 'POST',
         url,
         headers,
@@ -491,13 +633,27 @@ export class ServerProbe {
       const retryAfter = parseRetryAfter(response.headers['retry-after']);
       const waitMs = (retryAfter ?? 1) * 1000;
       const last = this.exchanges.at(-1);
-      if (last) this.#waitOut(last, deadline, waitMs, `the server answered 202 and asked to commit again after ${seconds(waitMs)} s`);
+      if (!last) throw new Error('a commit answered without an exchange');
+      accepted += 1;
+      // 202s the kit waited out and then ran out of budget for: the commit never completes (S-COMMIT-OK). A first
+      // wait longer than the budget is the kit's limit instead (raise --timeout).
+      if (accepted > 1 && waitMs >= deadline.remainingMs()) {
+        last.waitedOut = true;
+        this.#hang(
+          last,
+          'commit',
+          `answered 202 ${accepted} times over ${seconds(deadline.budgetMs - deadline.remainingMs())} s, never the commit's outcome`,
+          'S-COMMIT-OK',
+        );
+      }
+      this.#waitOut(last, deadline, waitMs, `the server answered 202 and asked to commit again after ${seconds(waitMs)} s`);
       await sleep(waitMs);
     }
   }
 
   #commitExpectation(file: ProbeSession, parts: readonly UploadPart[], digest: string | undefined, credentials: Credentials): Expectation {
     if (credentials !== 'token') return AUTH_REFUSAL;
+    if (this.#aborted(file.session.id)) return ABORTED_REFUSAL;
     let covered = 0;
     for (const part of [...parts].sort((a, b) => a.offset - b.offset)) if (part.offset === covered) covered += part.size;
     const stored = this.#model(file).parts;
@@ -514,6 +670,7 @@ export class ServerProbe {
    */
   async readContent(fileId: string, expected?: { size: number; sha1: string }): Promise<JsonResponse> {
     return this.send({
+      kind: 'file',
       method: 'GET',
       url: `${this.target.apiBaseUrl}/files/${encodeURIComponent(fileId)}/content`,
       hashResponseBody: true,
@@ -523,6 +680,7 @@ export class ServerProbe {
 
   async abort(session: UploadSession, credentials: Credentials = 'token'): Promise<JsonResponse> {
     return this.send({
+      kind: 'abort',
       method: 'DELETE',
       url: session.session_endpoints.abort,
       credentials,
@@ -540,7 +698,9 @@ export class ServerProbe {
       this.#openSessions.delete(session.id);
     }
     for (const id of [...this.#createdFiles]) {
-      const response = await this.send({ method: 'DELETE', url: `${this.target.apiBaseUrl}/files/${encodeURIComponent(id)}` }).catch((error: unknown) => error);
+      const response = await this.send({ kind: 'file', method: 'DELETE', url: `${this.target.apiBaseUrl}/files/${encodeURIComponent(id)}` }).catch(
+        (error: unknown) => error,
+      );
       if (isAnswer(response) && (response.status === 204 || response.status === 404)) this.#createdFiles.delete(id);
       else left.push(`file ${id}`);
     }

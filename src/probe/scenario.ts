@@ -5,11 +5,13 @@
  * broken) or throws Blocked (another rule's failure kept it from observing).
  */
 import { createHash } from 'node:crypto';
-import type { BlockedRule } from '../grader/findings.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { BlockedRule, Finding } from '../grader/findings.ts';
 import { jsonMismatch } from '../grader/json-expect.ts';
-import { downloadedContentProblem, listedPartsProblem } from '../grader/server-checks.ts';
+import { downloadedContentProblem, listedPartsProblem, sessionStatusProblem } from '../grader/server-checks.ts';
 import { type JsonResponse, describeResponse } from '../http/transport.ts';
 import { digestHeaderFor } from '../protocol/digest.ts';
+import type { ServerRuleId } from '../protocol/rules.ts';
 import { otherBytesOf } from './part-variants.ts';
 import { Blocked, type Listing, MAX_LIST_LIMIT, type ProbeSession, type ServerProbe } from './probe.ts';
 
@@ -19,6 +21,9 @@ import { Blocked, type Listing, MAX_LIST_LIMIT, type ProbeSession, type ServerPr
  * more is not judged on paging without `limit` (the scenario says why).
  */
 export const PAGING_MAX_BYTES = 1024 * 1024 * 1024;
+
+/** Waits before reading a count still below the parts stored again; after the last read, the count is judged. */
+const STATUS_SETTLE_WAITS_MS = [1000, 2000, undefined];
 
 /**
  * What a session looked like at one moment: its listing (every page: the first total_count, and each
@@ -42,6 +47,10 @@ export class ServerScenario {
   /** The default page the paging probe found. */
   defaultPage?: number;
   readonly blocked: BlockedRule[] = [];
+  /** What the scenario's procedures saw broken beyond single answers (a refused part stored, a session changed). */
+  readonly findings: Finding[] = [];
+  /** Why a probe case could not be judged (a single-part file refused, …). */
+  readonly notJudged: string[] = [];
 
   constructor(
     readonly probe: ServerProbe,
@@ -50,6 +59,13 @@ export class ServerScenario {
     /** The rule ids the scenario is tagged with. */
     readonly rules: readonly string[],
   ) {}
+
+  /** `rule` is broken, as the last exchange shows. */
+  found(rule: ServerRuleId, message: string): void {
+    const index = this.probe.exchanges.length - 1;
+    const label = this.probe.exchanges[index]?.label;
+    this.findings.push({ rule, run: this.name, requests: index < 0 ? [] : [index], message: label === undefined ? message : `${message} [${label}]` });
+  }
 
   get session(): ProbeSession {
     if (!this.file) throw new Error('no upload session: a Given step should have opened one');
@@ -132,6 +148,23 @@ export class ServerScenario {
     if (changed.length === 0) return undefined;
     this.changedByRefusal();
     return `the refused request changed the session: ${changed.join('; ')}`;
+  }
+
+  /**
+   * GET status counts exactly the parts stored: a count below them is read again (Box processes parts as
+   * they come), for STATUS_SETTLE_WAITS_MS, then judged.
+   */
+  async statusSettledProblem(): Promise<string | undefined> {
+    const file = this.session;
+    const stored = this.probe.expectedParts(file).length;
+    for (const waitMs of STATUS_SETTLE_WAITS_MS) {
+      const answer = await this.probe.status(file);
+      const exact = sessionStatusProblem(answer, file.session.id, stored);
+      if (exact === undefined) return undefined;
+      if (waitMs === undefined || sessionStatusProblem(answer, file.session.id, stored, true) !== undefined) return exact;
+      await sleep(waitMs);
+    }
+    return undefined;
   }
 
   /** A correct commit after a refused one: 201 shows the refused commit neither ended the session nor created the file. */

@@ -274,140 +274,136 @@ export function isClientRuleId(id: string): id is ClientRuleId {
   return Object.hasOwn(CLIENT_RULES, id);
 }
 
-export const RULES: readonly Rule[] = [
-  // Client rules: judged from the traffic the client sends to the simulated server.
-  ...CLIENT_RULE_IDS.map((id): Rule => ({ id, side: 'client', ...CLIENT_RULES[id] })),
+interface ServerRuleText {
+  readonly level: RuleLevel;
+  readonly statement: string;
+  readonly guide: GuideRef;
+}
 
-  // Server rules: judged by driving the server with the reference uploader and crafted requests.
-  {
-    id: 'S-CREATE',
+/**
+ * The server rules, keyed by id like the client rules: `ServerRuleId` is derived from these keys, and the
+ * probe spaces (src/probe/spaces.ts) and the answer checks (src/grader/server-findings.ts) are records over
+ * it, so a rule without either does not compile. Each statement says the whole of what is probed.
+ */
+const SERVER_RULES = {
+  'S-CREATE': {
     level: 'MUST',
-    side: 'server',
     statement:
-      'answers a valid create with 201 and an upload_session: id, type, part_size > 0, total_parts = ceil(file_size/part_size), num_parts_processed 0, session_endpoints with absolute upload_part, commit, abort, list_parts, status (every valid create the kit sends is judged)',
+      'answers a valid create with 201 and an upload_session: id, type, part_size > 0, total_parts = ceil(file_size/part_size), num_parts_processed 0, session_endpoints with absolute upload_part, commit, abort, list_parts, status (every valid create the kit sends is judged: files of an exact multiple of part_size, one byte over, one byte under, and a single part)',
     guide: createSession,
   },
-  {
-    id: 'S-CREATE-REJECT',
+  'S-CREATE-REJECT': {
     level: 'MUST',
-    side: 'server',
-    statement: 'rejects a create with a missing/invalid folder_id, file_name or file_size with 400',
+    statement:
+      'rejects a create with a missing or invalid folder_id, file_name (empty included) or file_size (zero, negative, fractional, not a number) with 400: each field missing, empty, null, of the wrong JSON type, and file_size zero, negative, fractional or past 2^53',
     guide: createSession,
   },
-  {
-    id: 'S-PART-OK',
+  'S-PART-OK': {
     level: 'MUST',
-    side: 'server',
     statement:
-      'answers a correct part with 200 {part: {part_id, offset, size, sha1}}, offset/size matching the range and sha1 the hex SHA-1 of the bytes (every part answer the kit sees is judged against the bytes it sent)',
+      'answers a correct part with 200 {part: {part_id, offset, size, sha1}}, offset/size matching the range and sha1 the lowercase hex SHA-1 of the bytes, as Box sends it (every part answer the kit sees is judged against the bytes it sent: first, middle, last and only parts, in any order)',
     guide: response,
   },
-  {
-    id: 'S-PART-SIZE-REJECT',
+  'S-PART-SIZE-REJECT': {
     level: 'MUST',
-    side: 'server',
-    statement: 'rejects a part of the wrong size (not the last) with a 4xx and does not persist it',
+    statement:
+      'rejects a part whose size is not part_size with a 4xx and does not persist it, unless it is the last part and ends exactly at the file’s end (a short part in the last slot that stops before the end is refused too): parts a byte short and a byte long, at the first, a middle and the last position',
     guide: partSize,
   },
-  {
-    id: 'S-RANGE-ALIGN-REJECT',
+  'S-RANGE-ALIGN-REJECT': {
     level: 'MUST',
-    side: 'server',
-    statement: 'rejects a part whose start is not a multiple of part_size with a 4xx and does not persist it',
-    guide: contentRange,
-  },
-  {
-    id: 'S-RANGE-MALFORMED-REJECT',
-    level: 'MUST',
-    side: 'server',
     statement:
-      'rejects a missing or malformed Content-Range, a range past the file size, or a body whose length differs from the range, with a 4xx (never 5xx) and does not persist it',
+      'rejects a part whose start is not a multiple of part_size (the last part included) with a 4xx and does not persist it: a byte late and a byte early, at the first, a middle and the last position',
     guide: contentRange,
   },
-  {
-    id: 'S-DIGEST-REJECT',
+  'S-RANGE-MALFORMED-REJECT': {
     level: 'MUST',
-    side: 'server',
-    statement: 'rejects a part with a missing or mismatching Digest with a 4xx and does not persist it',
+    statement:
+      'rejects a missing or malformed Content-Range, a range past the file size, or a body whose length differs from the range, with a 4xx (never 5xx) and does not persist it, at every position of the file',
+    guide: contentRange,
+  },
+  'S-DIGEST-REJECT': {
+    level: 'MUST',
+    statement: 'rejects a part with a missing, malformed or mismatching Digest with a 4xx and does not persist it, at every position of the file',
     guide: digest,
   },
-  {
-    id: 'S-OVERLAP-REJECT',
+  'S-OVERLAP-REJECT': {
     level: 'MUST',
-    side: 'server',
     statement:
-      'rejects a part overlapping a persisted part with 416 range_overlaps_existing_part, keeps the existing part intact (same record, same bytes in the committed file): the kit sends the same range again with the same bytes and with other bytes, then lists the parts and commits, and reads the file back where the server serves it',
+      'rejects a part overlapping a persisted part with 416 range_overlaps_existing_part, keeps the existing part intact (same record, same bytes in the committed file): the kit sends the same range again with the same bytes and with other bytes, at the first, a middle and the last position, then lists the parts and commits, and reads the file back where the server serves it',
     guide: rangeOverlap,
   },
-  {
-    id: 'S-LIST-PARTS',
+  'S-LIST-PARTS': {
     level: 'MUST',
-    side: 'server',
     statement:
-      'lists exactly the persisted parts, with offset/limit paging and total_count (judged against the parts the kit sent, on every listing it sees; with one part more stored than the default page the answer states, paged by offset alone and with a limit)',
+      'lists exactly the persisted parts, whatever order they arrived in, with offset/limit paging (a page past the end is empty, not an error) and total_count (judged against the parts the kit sent, on every listing it sees, after every stored and every refused part; with one part more stored than the default page the answer states, paged by offset alone and with a limit)',
     guide: listParts,
   },
-  {
-    id: 'S-STATUS',
+  'S-STATUS': {
     level: 'MUST',
-    side: 'server',
     statement:
-      'returns the session on GET status, num_parts_processed counting persisted parts (parts the kit sent and the server acknowledged, refused ones never counted; a count still below them is read again for 3 s, as a server may be processing parts; every status answer the kit sees must not count more)',
+      'returns the session on GET status, num_parts_processed counting persisted parts (every stored part, the short last one included; refused parts never), read after every stored and every refused part (a count still below them is read again for 3 s, as a server may be processing parts; no status answer the kit sees may count more)',
     guide: {
       section: 'API reference › Get upload session',
       url: `${REFERENCE}get-files-upload-sessions-id/`,
       says: 'Get upload session returns the session, with the number of parts processed so far.',
     },
   },
-  {
-    id: 'S-COMMIT-OK',
+  'S-COMMIT-OK': {
     level: 'MUST',
-    side: 'server',
     statement:
-      'answers a complete commit with the right digest with 201 (possibly after 202s) and a file entry of the right size (and sha1, and content where the server serves GET /files/{id}/content), judged on every such commit the kit makes',
+      'answers a complete commit with the right digest with 201 (possibly after 202s, within the answer budget) and a file entry of the right size (and sha1, and content where the server serves GET /files/{id}/content), judged on every such commit the kit makes: files of an exact multiple of part_size, one byte over and one byte under',
     guide: commitSession,
   },
-  {
-    id: 'S-COMMIT-DIGEST-REJECT',
+  'S-COMMIT-DIGEST-REJECT': {
     level: 'MUST',
-    side: 'server',
     statement:
-      'rejects a commit whose Digest is missing or does not match the assembled file with a 4xx; no file is created (a correct commit afterwards is answered 201)',
+      'rejects a commit whose Digest is missing, malformed or does not match the assembled file with a 4xx; no file is created (a correct commit afterwards is answered 201)',
     guide: commitSession,
   },
-  {
-    id: 'S-COMMIT-INCOMPLETE-REJECT',
+  'S-COMMIT-INCOMPLETE-REJECT': {
     level: 'MUST',
-    side: 'server',
-    statement: 'rejects a commit whose parts do not cover the whole file with a 4xx; no file is created (a complete commit afterwards is answered 201)',
+    statement:
+      'rejects a commit whose parts list does not cover the whole file (a part left out of the list, first, middle or last, even when the server stored it; or one replaced by a duplicate, an altered record or another session’s part) with a 4xx; no file is created (a complete commit afterwards is answered 201)',
     guide: commitSession,
   },
-  {
-    id: 'S-ABORT',
+  'S-ABORT': {
     level: 'MUST',
-    side: 'server',
-    statement: 'answers DELETE with 204; the session is gone afterwards (4xx on later calls); every abort of an open session the kit makes is judged',
+    statement:
+      'answers DELETE with 204; the session is gone afterwards (4xx on every later call: status, list, part, commit, abort); every abort of an open session the kit makes is judged',
     guide: {
       section: 'API reference › Remove upload session',
       url: `${REFERENCE}delete-files-upload-sessions-id/`,
       says: 'Aborting a session answers 204 and discards it with its parts.',
     },
   },
-  {
-    id: 'S-AUTH',
+  'S-AUTH': {
     level: 'MUST',
-    side: 'server',
     statement:
-      'answers a missing or wrong token with 401 on every endpoint (create, part, list, status, commit, abort) and changes nothing (the session’s parts and status are as before, and a correct commit afterwards is answered 201)',
+      'answers a missing, wrong or malformed token with 401 on every endpoint (create, part, list, status, commit, abort) and changes nothing (the session’s parts and status are as before, and a correct commit afterwards is answered 201)',
     guide: auth,
   },
-  {
-    id: 'S-ERROR-SHAPE',
+  'S-ERROR-SHAPE': {
     level: 'SHOULD',
-    side: 'server',
     statement: 'sends every error as Box’s ClientError JSON (type "error", status, code, message, request_id), judged on every error answer the kit sees',
     guide: errors,
   },
+} as const satisfies Record<`S-${string}`, ServerRuleText>;
+
+export type ServerRuleId = keyof typeof SERVER_RULES;
+export const SERVER_RULE_IDS = Object.keys(SERVER_RULES) as ServerRuleId[];
+
+export function isServerRuleId(id: string): id is ServerRuleId {
+  return Object.hasOwn(SERVER_RULES, id);
+}
+
+export type RuleId = ClientRuleId | ServerRuleId;
+
+export const RULES: readonly Rule[] = [
+  // Client rules: judged from the traffic the client sends to the simulated server.
+  ...CLIENT_RULE_IDS.map((id): Rule => ({ id, side: 'client', ...CLIENT_RULES[id] })),
+  // Server rules: judged by driving the server with the reference uploader and crafted requests.
+  ...SERVER_RULE_IDS.map((id): Rule => ({ id, side: 'server', ...SERVER_RULES[id] })),
 ];
 
 const BY_ID = new Map(RULES.map((rule) => [rule.id, rule]));

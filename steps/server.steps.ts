@@ -10,8 +10,9 @@ import { serverTarget } from '../src/kit/server-target.ts';
 import { GaveUpWaiting, KIT_ERROR_MEDIA_TYPE } from '../src/probe/budget.ts';
 import { runProbeSpace } from '../src/probe/cases.ts';
 import { otherBytesOf } from '../src/probe/part-variants.ts';
-import { Blocked, MAX_LIST_LIMIT, ServerProbe } from '../src/probe/probe.ts';
+import { Blocked, MAX_LIST_LIMIT, ServerProbe, type ServerTarget } from '../src/probe/probe.ts';
 import { ServerScenario } from '../src/probe/scenario.ts';
+import { type SequencesOutcome, checkSequences } from '../src/probe/sequences.ts';
 import { SERVER_PROBE_SPACES } from '../src/probe/spaces.ts';
 import { digestHeaderFor, sha1Of } from '../src/protocol/digest.ts';
 import { type ServerRuleId, isServerRuleId } from '../src/protocol/rules.ts';
@@ -222,4 +223,31 @@ serverStep(When, 'the session is committed with the stored parts and the Digest 
 serverStep(Then, 'after the last part is stored, committing again creates the file, so none was created before', async function (scenario) {
   await scenario.probe.storeParts(scenario.session, [scenario.probe.partCount(scenario.session)]);
   expectNo(await scenario.commitAgainProblem());
+});
+
+// --- generated sequences --------------------------------------------------------------------------
+
+/** One check of generated sequences per server graded: every scenario of the outline judges its rule on it. */
+const sequences = new WeakMap<ServerTarget, Promise<SequencesOutcome>>();
+
+serverStep(When, 'generated sequences of calls are sent, each to a new session', async function (scenario) {
+  const target = serverTarget();
+  let outcome = sequences.get(target);
+  if (!outcome) {
+    outcome = checkSequences(target, { depth: scenario.probe.depth, ...(target.sequenceSeed === undefined ? {} : { seed: target.sequenceSeed }) });
+    sequences.set(target, outcome);
+  }
+  scenario.sequences = await outcome;
+});
+
+serverStep(Then, '{word} held in every generated sequence', function (scenario, rule: string) {
+  const outcome = scenario.sequences;
+  if (!outcome) throw new Error('no sequences were sent');
+  this.attach(`${outcome.runs} sequences drawn from seed ${outcome.seed}`, 'text/plain');
+  if (outcome.blocked && !outcome.blocked.blockedBy.includes(rule as ServerRuleId)) throw new Blocked(outcome.blocked.blockedBy, outcome.blocked.reason);
+  const example = outcome.counterexample;
+  if (!example) return;
+  scenario.findings.push(...example.findings);
+  const broken = example.findings.find((finding) => finding.rule === rule);
+  if (broken) throw new Error(`${broken.message} [${broken.run}; fast-check path ${example.path}]`);
 });

@@ -37,7 +37,10 @@ Box upload server against the server rules (both in one report).
                           failures are reported as known deviations and do not gate; a listed rule that
                           passes fails the run, so the list never goes stale
   --timeout <seconds>     per client run (default 60), once per started GiB for files over 1 GiB; for a
-                          server, per answer, its 429 and 202 Retry-After waits included (default 120)
+                          server, per answer, its 429 and 202 Retry-After waits included (default 60)
+  --server-depth <depth>  how widely a server's probe spaces are covered: default, or wide (every case of
+                          every space, and 60 generated sequences of calls instead of 6)
+  --server-seed <n>       fast-check seed of the generated sequences of calls, to replay a reported one
   --generated             also run the @generated scenarios: fast-check draws file sizes around part
                           boundaries and fault schedules, one client run per case, and checks every
                           MUST rule; a failure is shrunk to the smallest case, with its seed
@@ -114,6 +117,8 @@ async function main(): Promise<void> {
     timeout: { type: 'string' },
     intercept: { type: 'boolean' },
     'part-size': { type: 'string' },
+    'server-depth': { type: 'string' },
+    'server-seed': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -134,6 +139,11 @@ async function main(): Promise<void> {
   if (values.intercept && values.client === undefined) usageError('--intercept runs a --client command through the kit\'s proxy: give --client "<command>"');
   if (values['part-size'] !== undefined && (server || values.replay !== undefined))
     usageError('--part-size sets the part size of client runs: leave out --server and --replay');
+  const serverDepth = values['server-depth'];
+  if (serverDepth !== undefined && serverDepth !== 'default' && serverDepth !== 'wide')
+    usageError(`--server-depth takes default or wide, got "${serverDepth}"`);
+  if ((serverDepth !== undefined || values['server-seed'] !== undefined) && values.client !== undefined)
+    usageError('--server-depth and --server-seed widen the server probe: leave out --client');
   const partSize =
     values['part-size'] === undefined ? undefined : integerOption('conformance', 'part-size', values['part-size'], DEFAULT_PART_SIZE, MIN_PART_SIZE);
   if (partSize !== undefined && partSize > MAX_PART_SIZE)
@@ -158,6 +168,8 @@ async function main(): Promise<void> {
     answerTimeoutMs: timeout === undefined ? undefined : timeout * 1000,
     intercept: values.intercept ?? false,
     partSize,
+    serverDepth,
+    serverSeed: values['server-seed'] === undefined ? undefined : integerOption('conformance', 'server-seed', values['server-seed'], 0, -(2 ** 31)),
     print: (line) => process.stdout.write(`${line}\n`),
   });
   if (outcome.kitError) process.stderr.write(`conformance: the kit could not run: ${outcome.kitError}\n`);

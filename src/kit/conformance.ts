@@ -20,7 +20,7 @@ import {
 import { type ConformanceReport, consoleSummary, writeReports } from '../grader/reports.ts';
 import { type Transport, undiciTransport } from '../http/transport.ts';
 import { DEFAULT_ANSWER_BUDGET_MS, KIT_ERROR_MEDIA_TYPE } from '../probe/budget.ts';
-import type { ServerTarget } from '../probe/probe.ts';
+import type { ServerDepth, ServerTarget } from '../probe/probe.ts';
 import { rulesFor } from '../protocol/rules.ts';
 import { type Recording, readRecording, recordingTransport, writeRecording } from '../record/recording.ts';
 import { startSimulatedServer } from '../server/app.ts';
@@ -64,6 +64,10 @@ export interface ConformanceOptions {
   intercept?: boolean;
   /** part_size of the client runs (--part-size); each scenario's own when absent. */
   partSize?: number;
+  /** How widely a server's probe spaces are covered (--server-depth). */
+  serverDepth?: ServerDepth;
+  /** The generated sequences' seed (--server-seed). */
+  serverSeed?: number;
   /** Progress and summary lines. */
   print: (line: string) => void;
 }
@@ -187,7 +191,13 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   process.env.KIT_WORK_DIR = workDir;
   const kit = await kitVersion();
   const server = gradesServer ? await serverSide(options) : undefined;
-  setServerTarget(server?.target);
+  setServerTarget(
+    server && {
+      ...server.target,
+      depth: options.serverDepth ?? 'default',
+      ...(options.serverSeed === undefined ? {} : { sequenceSeed: options.serverSeed }),
+    },
+  );
   const worldParameters: KitWorldParameters = {
     client: options.clientCommand === undefined ? { kind: 'reference' } : { kind: 'command', command: options.clientCommand },
     timeoutMs: options.timeoutMs,

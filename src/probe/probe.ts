@@ -30,6 +30,8 @@ export interface ServerTarget {
   answerBudgetMs?: number;
   /** How widely the probe spaces are covered: `default`, or `wide` (every case, and more generated sequences). */
   depth?: ServerDepth;
+  /** The generated sequences' fast-check seed (a fixed one by default). */
+  sequenceSeed?: number;
 }
 
 export type ServerDepth = 'default' | 'wide';

@@ -13,6 +13,7 @@ import { type JsonResponse, describeResponse } from '../http/transport.ts';
 import { digestHeaderFor } from '../protocol/digest.ts';
 import type { ServerRuleId } from '../protocol/rules.ts';
 import { otherBytesOf } from './part-variants.ts';
+import type { SequencesOutcome } from './sequences.ts';
 import { Blocked, type Listing, MAX_LIST_LIMIT, type ProbeSession, type ServerProbe } from './probe.ts';
 
 /**
@@ -49,6 +50,8 @@ export class ServerScenario {
   readonly blocked: BlockedRule[] = [];
   /** What the scenario's procedures saw broken beyond single answers (a refused part stored, a session changed). */
   readonly findings: Finding[] = [];
+  /** The generated sequences' outcome, once sent. */
+  sequences?: SequencesOutcome;
   /** Why a probe case could not be judged (a single-part file refused, …). */
   readonly notJudged: string[] = [];
 

@@ -5,8 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { MINIMAL_SERVER, startServerProcess } from './support/kit.ts';
+import { MINIMAL_SERVER, ROOT, startServerProcess } from './support/kit.ts';
+import { SERVER_DEFECTS } from './support/self-test-servers.ts';
 
 const TOKEN = 'defects-token-41c9';
 const PART = 1024;
@@ -397,6 +400,13 @@ describe('the minimal server refuses what the rules say, and each defect gets it
     stop = server.stop;
   });
   after(() => stop());
+
+  test('the self-test table names exactly the defects the server has (an unknown --defect would run a correct server)', () => {
+    const source = readFileSync(join(ROOT, MINIMAL_SERVER), 'utf8');
+    const known = new Set([...source.matchAll(/defect [!=]== '([a-z0-9-]+)'/g)].map((match) => match[1]));
+    assert.deepEqual([...known].sort(), SERVER_DEFECTS.map(({ defect }) => defect).sort());
+    for (const { defect } of CASES) assert.ok(known.has(defect), defect);
+  });
 
   test('the correct server refuses every invalid create field with a Box error 400, and accepts the edges that are valid', async () => {
     const invalid: Record<string, unknown>[] = [

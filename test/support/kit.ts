@@ -99,54 +99,6 @@ export const MINIMAL_SERVER = 'test/fixtures/servers/minimal-server.mjs';
  */
 export const MINIMAL_SERVER_ARGS = ['--part-size', '1048576', '--page', '20'];
 
-/**
- * Each deliberate defect of the minimal server, and the one rule it breaks. Some are seen only outside
- * their rule's own scenarios (commit-errors-plain: every error answer is judged for its shape); some keep
- * other rules from being observed at all (`blocked`: the exact set of rules reported blocked, by the rule
- * broken; none when absent).
- */
-export const SERVER_DEFECTS: readonly { defect: string; breaks: string; blocked?: string[] }[] = [
-  { defect: 'wrong-total-parts', breaks: 'S-CREATE' },
-  { defect: 'create-accepts-missing-folder', breaks: 'S-CREATE-REJECT' },
-  { defect: 'sha1-base64', breaks: 'S-PART-OK' },
-  { defect: 'part-offset-as-index', breaks: 'S-PART-OK' },
-  { defect: 'storage-full-at-16-mib', breaks: 'S-PART-OK', blocked: ['S-COMMIT-OK', 'S-COMMIT-DIGEST-REJECT', 'S-COMMIT-INCOMPLETE-REJECT'] },
-  { defect: 'no-size-check', breaks: 'S-PART-SIZE-REJECT' },
-  { defect: 'no-align-check', breaks: 'S-RANGE-ALIGN-REJECT' },
-  { defect: 'range-500', breaks: 'S-RANGE-MALFORMED-REJECT' },
-  { defect: 'no-digest-check', breaks: 'S-DIGEST-REJECT' },
-  { defect: 'accepts-overlap', breaks: 'S-OVERLAP-REJECT' },
-  { defect: 'overlap-overwrites-bytes', breaks: 'S-OVERLAP-REJECT' },
-  { defect: 'list-ignores-paging', breaks: 'S-LIST-PARTS' },
-  { defect: 'paging-needs-limit', breaks: 'S-LIST-PARTS' },
-  { defect: 'status-stale', breaks: 'S-STATUS' },
-  { defect: 'status-counts-received', breaks: 'S-STATUS' },
-  { defect: 'file-sha1-wrong', breaks: 'S-COMMIT-OK' },
-  { defect: 'commit-size-wrong', breaks: 'S-COMMIT-OK' },
-  { defect: 'commit-digest-unchecked', breaks: 'S-COMMIT-DIGEST-REJECT' },
-  { defect: 'commit-digest-optional', breaks: 'S-COMMIT-DIGEST-REJECT' },
-  { defect: 'commit-with-hole', breaks: 'S-COMMIT-INCOMPLETE-REJECT' },
-  { defect: 'abort-keeps-session', breaks: 'S-ABORT' },
-  { defect: 'no-auth-check', breaks: 'S-AUTH' },
-  { defect: 'auth-on-create-and-part-only', breaks: 'S-AUTH' },
-  { defect: 'errors-without-request-id', breaks: 'S-ERROR-SHAPE' },
-  { defect: 'commit-errors-plain', breaks: 'S-ERROR-SHAPE' },
-];
-
-/**
- * Behaviour HTTP and Box allow, which must fail no rule: each entry is one run of the minimal server with
- * these arguments.
- */
-export const SERVER_LEGAL_VARIANTS: readonly { name: string; args: string[] }[] = [
-  // The first commit answered 202 with Retry-After 6 (longer than Cucumber's default step timeout), and a
-  // 429 with Retry-After 1 on the first part, the first listing and the first commit.
-  { name: 'slow commits and rate limits', args: ['--variant', 'slow-commit,rate-limit'] },
-  {
-    name: 'odd header case, chunked bodies, Connection: close, extra JSON fields, no download endpoint, a default page of 7',
-    args: ['--variant', 'odd-case,chunked,connection-close,extra-fields,no-content', '--page', '7'],
-  },
-];
-
 /** Starts a server command (node script and arguments) as a real process; resolves once it prints its base URL. */
 export async function startServerProcess(args: string[]): Promise<{ baseUrl: string; stop: () => Promise<void> }> {
   const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] });

@@ -2,7 +2,99 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ConformanceReport } from '../../src/grader/reports.ts';
 import { ruleById } from '../../src/protocol/rules.ts';
-import { MINIMAL_SERVER, MINIMAL_SERVER_ARGS, SERVER_DEFECTS, SERVER_LEGAL_VARIANTS, failedRules, rulesWithStatus, runKit, startServerProcess } from './kit.ts';
+import { MINIMAL_SERVER, MINIMAL_SERVER_ARGS, failedRules, rulesWithStatus, runKit, startServerProcess } from './kit.ts';
+
+/**
+ * Each deliberate defect of the minimal server (`--defect NAME`), and the one rule it breaks. Some are seen
+ * only outside their rule's own scenarios (commit-errors-plain: every error answer is judged for its shape);
+ * some keep other rules from being observed at all (`blocked`: the exact set of rules reported blocked, by
+ * the rule broken; none when absent).
+ */
+export const SERVER_DEFECTS: readonly { defect: string; breaks: string; blocked?: string[] }[] = [
+  { defect: 'wrong-total-parts', breaks: 'S-CREATE' },
+  { defect: 'create-accepts-missing-folder', breaks: 'S-CREATE-REJECT' },
+  { defect: 'sha1-base64', breaks: 'S-PART-OK' },
+  { defect: 'part-offset-as-index', breaks: 'S-PART-OK' },
+  { defect: 'storage-full-at-16-mib', breaks: 'S-PART-OK', blocked: ['S-COMMIT-OK', 'S-COMMIT-DIGEST-REJECT', 'S-COMMIT-INCOMPLETE-REJECT'] },
+  { defect: 'no-size-check', breaks: 'S-PART-SIZE-REJECT' },
+  { defect: 'no-align-check', breaks: 'S-RANGE-ALIGN-REJECT' },
+  { defect: 'range-500', breaks: 'S-RANGE-MALFORMED-REJECT' },
+  { defect: 'no-digest-check', breaks: 'S-DIGEST-REJECT' },
+  { defect: 'accepts-overlap', breaks: 'S-OVERLAP-REJECT' },
+  { defect: 'overlap-overwrites-bytes', breaks: 'S-OVERLAP-REJECT' },
+  { defect: 'list-ignores-paging', breaks: 'S-LIST-PARTS' },
+  { defect: 'paging-needs-limit', breaks: 'S-LIST-PARTS' },
+  { defect: 'status-stale', breaks: 'S-STATUS' },
+  { defect: 'status-counts-received', breaks: 'S-STATUS' },
+  { defect: 'file-sha1-wrong', breaks: 'S-COMMIT-OK' },
+  { defect: 'commit-size-wrong', breaks: 'S-COMMIT-OK' },
+  { defect: 'commit-digest-unchecked', breaks: 'S-COMMIT-DIGEST-REJECT' },
+  { defect: 'commit-digest-optional', breaks: 'S-COMMIT-DIGEST-REJECT' },
+  { defect: 'commit-with-hole', breaks: 'S-COMMIT-INCOMPLETE-REJECT' },
+  { defect: 'abort-keeps-session', breaks: 'S-ABORT' },
+  { defect: 'no-auth-check', breaks: 'S-AUTH' },
+  { defect: 'auth-on-create-and-part-only', breaks: 'S-AUTH' },
+  { defect: 'errors-without-request-id', breaks: 'S-ERROR-SHAPE' },
+  { defect: 'commit-errors-plain', breaks: 'S-ERROR-SHAPE' },
+  // Issue 20: each right on the example the kit used to send, and wrong next to it.
+  // Sizes: right for every file size but an exact multiple of part_size.
+  { defect: 'total-parts-floor-plus-one', breaks: 'S-CREATE' },
+  { defect: 'commit-exact-multiple-refused', breaks: 'S-COMMIT-OK' },
+  // Values: a create field empty, null or of the wrong JSON type.
+  { defect: 'accepts-empty-file-name', breaks: 'S-CREATE-REJECT' },
+  { defect: 'accepts-fractional-file-size', breaks: 'S-CREATE-REJECT' },
+  { defect: 'accepts-null-folder', breaks: 'S-CREATE-REJECT' },
+  { defect: 'accepts-string-file-size', breaks: 'S-CREATE-REJECT' },
+  { defect: 'accepts-non-string-file-name', breaks: 'S-CREATE-REJECT' },
+  // Root cause: without the `part` wrapper no part_id can be read, so whatever needs one later is blocked, not failed.
+  { defect: 'part-no-wrapper', breaks: 'S-PART-OK' },
+  { defect: 'sha1-uppercase', breaks: 'S-PART-OK' },
+  // Positions: a check made for the first part, or skipped for the last.
+  { defect: 'size-check-first-part-only', breaks: 'S-PART-SIZE-REJECT' },
+  { defect: 'short-last-slot-accepted', breaks: 'S-PART-SIZE-REJECT' },
+  { defect: 'align-check-skips-last', breaks: 'S-RANGE-ALIGN-REJECT' },
+  { defect: 'overlap-last-slot-replaces', breaks: 'S-OVERLAP-REJECT' },
+  // Ranges and digests: malformed next to missing or wrong.
+  { defect: 'long-body-truncated', breaks: 'S-RANGE-MALFORMED-REJECT' },
+  { defect: 'range-total-unchecked', breaks: 'S-RANGE-MALFORMED-REJECT' },
+  { defect: 'digest-malformed-accepted', breaks: 'S-DIGEST-REJECT' },
+  { defect: 'commit-digest-malformed-accepted', breaks: 'S-COMMIT-DIGEST-REJECT' },
+  // Listing and counts: parts out of order, a page past the end, the short last part.
+  { defect: 'list-contiguous-only', breaks: 'S-LIST-PARTS' },
+  { defect: 'list-past-end-400', breaks: 'S-LIST-PARTS' },
+  { defect: 'status-skips-short-last', breaks: 'S-STATUS' },
+  // The commit list: a middle part left out with every part stored, a duplicate in place of another.
+  { defect: 'commit-ignores-list', breaks: 'S-COMMIT-INCOMPLETE-REJECT' },
+  { defect: 'commit-counts-entries', breaks: 'S-COMMIT-INCOMPLETE-REJECT' },
+  // Time: graded within a bounded time, whatever the server does.
+  { defect: 'commit-202-forever', breaks: 'S-COMMIT-OK' },
+  { defect: 'commit-no-entries-wrapper', breaks: 'S-COMMIT-OK' },
+  // After abort, and on every endpoint.
+  { defect: 'abort-keeps-list', breaks: 'S-ABORT' },
+  { defect: 'auth-scheme-unchecked', breaks: 'S-AUTH' },
+  { defect: 'auth-abort-unchecked', breaks: 'S-AUTH' },
+  { defect: 'unknown-session-html', breaks: 'S-ERROR-SHAPE' },
+];
+
+/**
+ * Behaviour HTTP and Box allow, which must fail no rule: each entry is one run of the minimal server with
+ * these arguments.
+ */
+export const SERVER_LEGAL_VARIANTS: readonly { name: string; args: string[] }[] = [
+  // The first commit answered 202 with Retry-After 6 (longer than Cucumber's default step timeout), and a
+  // 429 with Retry-After 1 on the first part, the first listing and the first commit.
+  { name: 'slow commits and rate limits', args: ['--variant', 'slow-commit,rate-limit'] },
+  {
+    name: 'odd header case, chunked bodies, Connection: close, extra JSON fields, no download endpoint, a default page of 7',
+    args: ['--variant', 'odd-case,chunked,connection-close,extra-fields,no-content', '--page', '7'],
+  },
+  // Session and file ids "1", "2", … (issue 20: an id that also occurs in the port must not be replaced there),
+  // and Box's refusal of files under 20 MB.
+  { name: 'short decimal ids, files under 20 MB refused', args: ['--variant', 'numeric-ids,small-file-refused'] },
+  // Listing order is not part of S-LIST-PARTS; num_parts_processed may lag a stored part by 300 ms.
+  { name: 'parts listed by descending offset, a status count that lags 300 ms', args: ['--variant', 'list-descending,status-lags'] },
+  { name: 'the first two commits of every session answered 202 with Retry-After 1', args: ['--variant', 'commit-202-twice'] },
+];
 
 export const SELF_TEST_TOKEN = 'self-test-token-7f3a';
 

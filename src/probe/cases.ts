@@ -31,12 +31,18 @@ export function partNumberAt(probe: ServerProbe, file: ProbeSession, position: P
 
 const range = (lo: number, length: number) => ({ lo, hi: lo + length - 1 });
 
-/** Sends part `number` wrong in `way`, expecting the refusal of the rule that names it. */
-export function sendWrongPart(probe: ServerProbe, file: ProbeSession, number: number, way: PartWay): Promise<JsonResponse> {
+/**
+ * Sends part `number` wrong in `way`, expecting the refusal of the rule that names it. A way that does not
+ * exist at that position is sent where it does: past the end at the last part, a byte early at the
+ * second, a byte long at the first (a long last part would reach past the end).
+ */
+export function sendWrongPart(probe: ServerProbe, file: ProbeSession, asked: number, way: PartWay): Promise<JsonResponse> {
+  const count = probe.partCount(file);
+  const number = way === 'past the end of the file' ? count : way === 'a byte early' && asked === 1 ? 2 : way === 'a byte long' && asked === count ? 1 : asked;
   const { offset, bytes } = probe.partBytes(file, number);
   const partSize = file.session.part_size;
   const { fileSize } = file;
-  const last = number === probe.partCount(file);
+  const last = number === count;
   const expect: Expectation = { kind: 'refusal', rule: PART_WAYS[way] };
   const at = (lo: number, length: number) => probe.putPart(file, range(lo, length), probe.bytesAt(file, lo, length), {}, 'token', expect);
   const headers = (overrides: Record<string, string | undefined>, body: Buffer = bytes) =>
@@ -116,7 +122,23 @@ async function inSessions(
       await prepare(file);
     }
     const current = file;
-    await probe.labelled(probeCase.id, () => run(current, probeCase));
+    await eachCase(scenario, probeCase, () => run(current, probeCase));
+  }
+  scenario.assertSomeCaseJudged();
+}
+
+/**
+ * Runs one case; a case another rule's failure keeps from being judged (an endpoint that hung) is noted
+ * and the next one runs. `assertSomeCaseJudged` then blocks the scenario only when no case was judged.
+ */
+async function eachCase(scenario: ServerScenario, probeCase: ProbeCase, work: () => Promise<unknown>): Promise<void> {
+  try {
+    await scenario.probe.labelled(probeCase.id, work);
+    scenario.judgedCases += 1;
+  } catch (error) {
+    if (!(error instanceof Blocked) || error.blockedBy.some((rule) => scenario.rules.includes(rule))) throw error;
+    scenario.blockedCases.push(error);
+    scenario.notJudged.push(`${probeCase.id}: ${error.message}`);
   }
 }
 
@@ -206,6 +228,10 @@ async function changedCommitList(scenario: ServerScenario, file: ProbeSession, c
   }
   throw new Error(`unknown change to the commit list: ${change}`);
 }
+
+/** The records of the parts stored, for a commit that must be refused whatever it lists: an unreadable part_id is no reason not to send it. */
+const recordsOf = (probe: ServerProbe, file: ProbeSession): UploadPart[] =>
+  probe.expectedParts(file).map((part) => ({ part_id: part.partId ?? 'unknown', offset: part.offset, size: part.size, sha1: part.sha1 }));
 
 const CREDENTIALS: Record<string, Credentials> = {
   missing: 'none',
@@ -325,6 +351,7 @@ export const CASE_RUNNERS: Readonly<Record<ServerRuleId, Runner>> = {
   'S-STATUS': async (scenario, cases) => {
     const { probe } = scenario;
     const wanted = new Set(cases.map((probeCase) => valueOf(probeCase, 'after')));
+    let broken = false;
     await inSessions(
       scenario,
       'half a part over',
@@ -344,8 +371,10 @@ export const CASE_RUNNERS: Readonly<Record<ServerRuleId, Runner>> = {
               await probe.putPart(file, range(0, file.session.part_size), probe.otherBytesAt(file, 0, file.session.part_size));
             else await probe.sendPart(file, 2, 'wrong');
             if (!probe.usable(file)) return;
-            const problem = await scenario.statusSettledProblem();
+            // Once the count was wrong, later counts are read once: a broken server is not waited on again.
+            const problem = await scenario.statusSettledProblem(!broken);
             if (problem) scenario.found('S-STATUS', `after ${after}: ${problem}`);
+            broken ||= problem !== undefined;
           });
         }
       },
@@ -412,7 +441,7 @@ export const CASE_RUNNERS: Readonly<Record<ServerRuleId, Runner>> = {
     await probe.storeParts(file, [1]);
     const aborted = await probe.abort(file.session);
     if (aborted.status !== 204) return;
-    const parts = probe.expectedParts(file).map((part) => ({ part_id: part.partId ?? 'unknown', offset: part.offset, size: part.size, sha1: part.sha1 }));
+    const parts = recordsOf(probe, file);
     const calls: Record<string, () => Promise<unknown>> = {
       status: () => probe.status(file),
       list: () => probe.listParts(file),
@@ -432,10 +461,7 @@ export const CASE_RUNNERS: Readonly<Record<ServerRuleId, Runner>> = {
       'half a part over',
       cases.filter((probeCase) => valueOf(probeCase, 'endpoint') !== 'create'),
       async (file) => {
-        await probe.storeParts(
-          file,
-          Array.from({ length: probe.partCount(file) - 1 }, (_, index) => index + 1),
-        );
+        await probe.storeParts(file, [1]);
         scenario.noted = await scenario.note(true);
       },
       async (file, probeCase) => {
@@ -444,7 +470,7 @@ export const CASE_RUNNERS: Readonly<Record<ServerRuleId, Runner>> = {
           part: () => probe.sendPart(file, probe.partCount(file), credentials),
           list: () => probe.listParts(file, {}, credentials),
           status: () => probe.status(file, credentials),
-          commit: () => probe.commit(file, { digest: probe.wholeFileDigest(file), credentials }),
+          commit: () => probe.commit(file, { digest: probe.wholeFileDigest(file), credentials, parts: recordsOf(probe, file) }),
           abort: () => probe.abort(file.session, credentials),
         };
         await calls[valueOf(probeCase, 'endpoint')]?.();
@@ -453,9 +479,19 @@ export const CASE_RUNNERS: Readonly<Record<ServerRuleId, Runner>> = {
         if (problem) scenario.found('S-AUTH', problem);
       },
     );
-    if (scenario.file && probe.usable(scenario.file)) {
-      await probe.storeParts(scenario.file, [probe.partCount(scenario.file)]);
-      await commitsAfterRefusals(scenario, 'S-AUTH');
+    const file = scenario.file;
+    if (file && probe.usable(file)) {
+      // The refused commits and aborts ended nothing: the upload completes. Another rule's failure here leaves the 401s judged.
+      try {
+        await probe.storeParts(
+          file,
+          Array.from({ length: probe.partCount(file) - 1 }, (_, index) => index + 2),
+        );
+        await commitsAfterRefusals(scenario, 'S-AUTH');
+      } catch (error) {
+        if (!(error instanceof Blocked)) throw error;
+        scenario.notJudged.push(`whether the refused calls left the upload able to complete: ${error.message}`);
+      }
     }
   },
   'S-ERROR-SHAPE': async (scenario, cases) => {
@@ -474,8 +510,9 @@ export const CASE_RUNNERS: Readonly<Record<ServerRuleId, Runner>> = {
     } as const;
     for (const probeCase of cases) {
       const call = calls[valueOf(probeCase, 'unknown session') as keyof typeof calls];
-      await probe.labelled(probeCase.id, () => probe.send({ ...call, expect: { kind: 'any' } }));
+      await eachCase(scenario, probeCase, () => probe.send({ ...call, expect: { kind: 'any' } }));
     }
+    scenario.assertSomeCaseJudged();
   },
 };
 

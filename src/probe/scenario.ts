@@ -54,6 +54,9 @@ export class ServerScenario {
   sequences?: SequencesOutcome;
   /** Why a probe case could not be judged (a single-part file refused, …). */
   readonly notJudged: string[] = [];
+  /** Probe cases judged, and those another rule's failure kept from being judged. */
+  judgedCases = 0;
+  readonly blockedCases: Blocked[] = [];
 
   constructor(
     readonly probe: ServerProbe,
@@ -68,6 +71,12 @@ export class ServerScenario {
     const index = this.probe.exchanges.length - 1;
     const label = this.probe.exchanges[index]?.label;
     this.findings.push({ rule, run: this.name, requests: index < 0 ? [] : [index], message: label === undefined ? message : `${message} [${label}]` });
+  }
+
+  /** Throws the first case's Blocked when cases were blocked and none was judged. */
+  assertSomeCaseJudged(): void {
+    const [first] = this.blockedCases;
+    if (first && this.judgedCases === 0) throw first;
   }
 
   get session(): ProbeSession {
@@ -157,10 +166,10 @@ export class ServerScenario {
    * GET status counts exactly the parts stored: a count below them is read again (Box processes parts as
    * they come), for STATUS_SETTLE_WAITS_MS, then judged.
    */
-  async statusSettledProblem(): Promise<string | undefined> {
+  async statusSettledProblem(settle = true): Promise<string | undefined> {
     const file = this.session;
     const stored = this.probe.expectedParts(file).length;
-    for (const waitMs of STATUS_SETTLE_WAITS_MS) {
+    for (const waitMs of settle ? STATUS_SETTLE_WAITS_MS : [undefined]) {
       const answer = await this.probe.status(file);
       const exact = sessionStatusProblem(answer, file.session.id, stored);
       if (exact === undefined) return undefined;

@@ -77,7 +77,7 @@ describe('the server probe', () => {
     assert.deepEqual(await probe.cleanUp(), []);
   });
 
-  test('an answer that does not come within the budget is GaveUpWaiting, not a failure of the server', async () => {
+  test('an answer that hangs past the budget fails the rule it owed, and that endpoint is not asked again in the run', async () => {
     const silent: Server = createServer(() => {
       // never answers
     });
@@ -85,11 +85,24 @@ describe('the server probe', () => {
     await once(silent, 'listening');
     const base = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/api/2.0`;
     try {
-      const probe = probeFor(base, 300);
-      const error = await probe.openSession().catch((caught: unknown) => caught);
-      assert.ok(error instanceof GaveUpWaiting, String(error));
-      assert.match(error.message, /gave up waiting for the answer to POST .*\/files\/upload_sessions after 0\.3 s \(no answer came\)/);
-      assert.equal(probe.exchanges[0]?.gaveUp, true);
+      const target = { baseUrl: base, apiBaseUrl: base, token: 'probe-token', folderId: '0', namePrefix: 'probe-', seed: 's', transport, answerBudgetMs: 300 };
+      const first = new ServerProbe(target, 'T');
+      const error = await first.openSession().catch((caught: unknown) => caught);
+      assert.ok(error instanceof Blocked, String(error));
+      assert.deepEqual(error.blockedBy, ['S-CREATE']);
+      assert.deepEqual(first.exchanges[0]?.hung?.rule, 'S-CREATE');
+      assert.match(first.exchanges[0]?.hung?.reason ?? '', /no answer came within 0\.3 s/);
+      assert.deepEqual(
+        judgeServerExchanges({ run: 'r', exchanges: first.exchanges, divergedAt: {} }).map((finding) => finding.rule),
+        ['S-CREATE'],
+      );
+      // Another scenario of the same run: the create is not sent again, and waits nothing.
+      const second = new ServerProbe(target, 'U');
+      const started = performance.now();
+      const again = await second.createRaw(second.createBody(21_000_000, 'x.bin')).catch((caught: unknown) => caught);
+      assert.ok(again instanceof Blocked && again.blockedBy[0] === 'S-CREATE', String(again));
+      assert.equal(second.exchanges.length, 0);
+      assert.ok(performance.now() - started < 300);
     } finally {
       silent.closeAllConnections();
       silent.close();

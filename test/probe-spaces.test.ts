@@ -76,6 +76,8 @@ describe('server probe spaces', () => {
       const exact = fileSizeFor('exact multiple', partSize);
       assert.equal(exact % partSize, 0);
       assert.ok(exact >= 20_000_000 && exact / partSize >= 3);
+      assert.equal(fileSizeFor('exact multiple', partSize, true), 3 * partSize);
+      assert.ok(fileSizeFor('over 20 MB', partSize, true) > 20_000_000);
       assert.equal(fileSizeFor('one byte over', partSize), exact + 1);
       assert.equal(fileSizeFor('one byte under', partSize), exact - 1);
       assert.equal(fileSizeFor('half a part over', partSize) % partSize, Math.ceil(partSize / 2));

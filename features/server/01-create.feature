@@ -10,7 +10,7 @@ Feature: Opening an upload session
     # A single-part file is under Box's 20 MB minimum when part_size is Box's: a server may refuse it with a 4xx.
     When every case of the rule's probe space is sent:
       | dimension | values |
-      | file      | exact multiple / one byte over / one byte under / half a part over / a single part |
+      | file      | exact multiple / one byte over / one byte under / half a part over / over 20 MB / a single part |
     Then every create was answered as its case expects
 
   @S-CREATE-REJECT @MUST @server

@@ -15,7 +15,7 @@ Feature: Storing parts only when they are exactly right
     When every case of the rule's probe space is sent:
       | dimension | values |
       | position  | first / middle / last / only |
-      | file      | exact multiple / one byte over / one byte under / half a part over / a single part |
+      | file      | exact multiple / one byte over / one byte under / half a part over / over 20 MB / a single part |
     Then every part was answered as its case expects
 
   @S-PART-SIZE-REJECT @MUST @server

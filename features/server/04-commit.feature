@@ -9,7 +9,7 @@ Feature: Committing the session into a file
   Scenario: A complete upload is committed into a file of the right size and content, whatever the file size
     When every case of the rule's probe space is sent:
       | dimension | values |
-      | file      | exact multiple / one byte over / one byte under / half a part over / a single part |
+      | file      | exact multiple / one byte over / one byte under / half a part over / over 20 MB / a single part |
     Then every commit was answered 201, after any 202s, with the file entry, and the file's content, where the server serves it, is the bytes uploaded
 
   @S-COMMIT-DIGEST-REJECT @MUST @server

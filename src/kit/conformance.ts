@@ -152,7 +152,8 @@ async function serverSide(options: ConformanceOptions): Promise<ServerSide> {
     };
   }
   const token = randomId(16);
-  const server = await startSimulatedServer({ token, partSize: EMBEDDED_PART_SIZE });
+  // Files of any size: the probe's files are then a few parts each, not Box's 20 MB (one is over it, as Box's are).
+  const server = await startSimulatedServer({ token, partSize: EMBEDDED_PART_SIZE, minFileSize: 1 });
   const transport = undiciTransport({ connections: 8, timeoutMs: answerBudgetMs });
   return {
     target: { baseUrl: server.baseUrl, apiBaseUrl: server.baseUrl, token, transport, answerBudgetMs, ...run },

@@ -42,6 +42,8 @@ interface RunShared {
   files: number;
   /** The part_size the server hands out for the kit's files, once learned. */
   partSize?: number;
+  /** Whether the server opens sessions for files under Box's 20 MB minimum: the kit's files are then a few parts. */
+  smallFiles?: boolean;
 }
 const RUNS = new WeakMap<ServerTarget, RunShared>();
 function runShared(target: ServerTarget): RunShared {
@@ -63,10 +65,15 @@ const ABORTED_REFUSAL: Expectation = { kind: 'refusal', rule: 'S-ABORT' };
 export const PROBE_FILE_SIZE = 21_000_000;
 export const BOX_MIN_FILE_SIZE = 20_000_000;
 
-/** A file of `shape` for `partSize`: at least 3 parts and 21 MB, but for the single part. */
-export function fileSizeFor(shape: FileShape, partSize: number): number {
-  const whole = Math.max(3, Math.ceil(PROBE_FILE_SIZE / partSize)) * partSize;
+/**
+ * A file of `shape` for `partSize`: at least 3 parts, and 21 MB unless the server takes smaller files (but
+ * the single part, and the file over 20 MB whatever the server takes).
+ */
+export function fileSizeFor(shape: FileShape, partSize: number, smallFiles = false): number {
+  const whole = Math.max(3, smallFiles ? 0 : Math.ceil(PROBE_FILE_SIZE / partSize)) * partSize;
   switch (shape) {
+    case 'over 20 MB':
+      return Math.max(3, Math.ceil(PROBE_FILE_SIZE / partSize)) * partSize + Math.ceil(partSize / 2);
     case 'exact multiple':
       return whole;
     case 'one byte over':
@@ -394,8 +401,9 @@ export class ServerProbe {
    * Opens a session for a file of at least `minParts` parts and at least 20 MB (as Box requires), asking
    * again for a larger file when the server's part_size makes too few parts.
    */
-  async openSession(minParts = 3, minFileSize = PROBE_FILE_SIZE): Promise<ProbeSession> {
-    let fileSize = Math.max(minFileSize, PROBE_FILE_SIZE);
+  async openSession(minParts = 3, minFileSize = 0): Promise<ProbeSession> {
+    const known = await this.#knownServer();
+    let fileSize = Math.max(minFileSize, known.smallFiles ? (minParts - 1) * known.partSize + Math.ceil(known.partSize / 2) : PROBE_FILE_SIZE);
     for (let tries = 0; tries < 3; tries++) {
       const name = this.nextFileName();
       const response = await this.createRaw(this.createBody(fileSize, name));
@@ -416,13 +424,9 @@ export class ServerProbe {
    */
   async openShaped(shape: FileShape): Promise<ProbeSession | undefined> {
     const shared = runShared(this.target);
-    if (shared.partSize === undefined) {
-      const first = await this.openSession();
-      shared.partSize = first.session.part_size;
-      await this.abort(first.session);
-    }
+    await this.#knownServer();
     for (let tries = 0; tries < 3; tries++) {
-      const fileSize = fileSizeFor(shape, shared.partSize);
+      const fileSize = fileSizeFor(shape, shared.partSize ?? 1, shared.smallFiles);
       const name = this.nextFileName();
       const mayRefuse = fileSize < BOX_MIN_FILE_SIZE;
       const response = await this.createRaw(this.createBody(fileSize, name), 'token', { kind: 'session', fileSize, mayRefuse });
@@ -435,6 +439,34 @@ export class ServerProbe {
       shared.partSize = session.part_size;
     }
     throw new Blocked(['S-CREATE'], `the server's part_size changed with every file size asked for (${shape})`);
+  }
+
+  /**
+   * The server's part_size, and whether it opens sessions for files under Box's 20 MB minimum: learned once
+   * a run, from a create of 21 MB and one of three and a half parts (each aborted).
+   */
+  async #knownServer(): Promise<{ partSize: number; smallFiles: boolean }> {
+    const shared = runShared(this.target);
+    if (shared.partSize === undefined) {
+      const name = this.nextFileName();
+      const response = await this.createRaw(this.createBody(PROBE_FILE_SIZE, name));
+      const problem = response.status === 201 ? unusableSessionProblem(response.body) : describeResponse(response);
+      if (problem) throw new Blocked(['S-CREATE'], `could not open an upload session: ${problem}`);
+      const session = response.body as UploadSession;
+      shared.partSize = session.part_size;
+      await this.abort(session);
+    }
+    if (shared.smallFiles === undefined) {
+      const fileSize = fileSizeFor('half a part over', shared.partSize, true);
+      if (fileSize >= BOX_MIN_FILE_SIZE) shared.smallFiles = true;
+      else {
+        const response = await this.createRaw(this.createBody(fileSize, this.nextFileName()), 'token', { kind: 'session', fileSize, mayRefuse: true });
+        shared.smallFiles = response.status === 201;
+        const session = response.body as UploadSession | undefined;
+        if (response.status === 201 && session && unusableSessionProblem(session) === undefined) await this.abort(session);
+      }
+    }
+    return { partSize: shared.partSize, smallFiles: shared.smallFiles };
   }
 
   /** Whether the kit still knows what the session holds: open, and nothing stored that it did not mean to store. */

@@ -33,10 +33,11 @@ export type Position = (typeof POSITIONS)[number];
 
 /**
  * The file sizes a space is probed at, from the server's part_size: an exact multiple, one byte over, one
- * byte under, a remainder of half a part, and a single part (under Box's 20 MB minimum when part_size is
- * Box's, so a server may refuse to open it).
+ * byte under, a remainder of half a part (each of a few parts where the server takes files under Box's 20 MB
+ * minimum, else a little over it), one over 20 MB whatever the server takes, and a single part (under the
+ * minimum when part_size is Box's, so a server may refuse to open it).
  */
-export const FILE_SHAPES = ['exact multiple', 'one byte over', 'one byte under', 'half a part over', 'a single part'] as const;
+export const FILE_SHAPES = ['exact multiple', 'one byte over', 'one byte under', 'half a part over', 'over 20 MB', 'a single part'] as const;
 export type FileShape = (typeof FILE_SHAPES)[number];
 
 /** The ways a part can be wrong, and the rule whose statement refuses each. */
@@ -140,7 +141,7 @@ export const SERVER_PROBE_SPACES: Readonly<Record<ServerRuleId, ProbeSpace>> = {
     'S-PART-OK',
     [dimension('position', [...POSITIONS, 'only']), dimension('file', FILE_SHAPES)],
     (values) => ((values.position === 'only') === (values.file === 'a single part') ? '200 with the part’s record' : undefined),
-    (values) => (values.file === 'half a part over' || values.file === 'exact multiple' || values.file === 'a single part' ? 'default' : 'wide'),
+    (values) => (['half a part over', 'exact multiple', 'over 20 MB', 'a single part'].includes(values.file ?? '') ? 'default' : 'wide'),
   ),
   'S-PART-SIZE-REJECT': partSpace('S-PART-SIZE-REJECT'),
   'S-RANGE-ALIGN-REJECT': partSpace('S-RANGE-ALIGN-REJECT'),

@@ -58,7 +58,7 @@ describe('clients graded as they ship, through --intercept', { concurrency: true
 });
 
 /** Why a Python client test cannot run here, if it cannot: /usr/bin/python3 without requests. */
-export function pythonRequestsMissing(): string | undefined {
+function pythonRequestsMissing(): string | undefined {
   const probe = spawnSync('/usr/bin/python3', ['-c', 'import requests'], { stdio: 'ignore' });
   return probe.status === 0 ? undefined : '/usr/bin/python3 with requests is needed (Debian: apt-get install python3-requests)';
 }

@@ -20,10 +20,11 @@ const PYTHON_VERSIONS: [string, string[]][] = [
   ['/usr/bin/python3', ['-c', 'import requests; print("requests", requests.__version__)']],
   ['/usr/bin/python3', ['-c', 'import urllib3; print("urllib3", urllib3.__version__)']],
 ];
+/** Why a Python SDK may be judged otherwise through the proxy (docs/python-sdks.md). */
 const PYTHON_INTERCEPT_NOTE =
-  "The same adapter as above, with the SDK's default base URLs (Box's own hosts), through the kit's proxy: urllib3 1.x reports every failure of a " +
-  'proxied connection as a ProxyError, and Python reads a reset TLS connection as its end, so a connection dropped after the part was sent ' +
-  'is not the "Connection aborted" the SDK sees direct.';
+  "The same adapter with the SDK's default base URLs (Box's own hosts), through the kit's proxy. There, a dropped connection is a reset as direct, " +
+  'but Python reads a reset TLS connection as its end, and urllib3 1.26 reports it as ProxyError(RemoteDisconnected) where direct it is ' +
+  "ProtocolError('Connection aborted.'), as behind any proxy (docs/python-sdks.md).";
 
 export const KNOWN_CLIENTS: readonly KnownClient[] = [
   {
@@ -83,7 +84,7 @@ export const KNOWN_CLIENTS: readonly KnownClient[] = [
     name: "Box Python SDK on Box's own hosts, intercepted",
     command: '/usr/bin/python3 clients/box-python-sdk-gen.py --box-hosts',
     kitArgs: ['--intercept'],
-    note: PYTHON_INTERCEPT_NOTE,
+    note: `${PYTHON_INTERCEPT_NOTE} box_sdk_gen retries every request exception, and its statuses are the same both ways.`,
     version: 'box_sdk_gen 10.13.0',
     versionCommands: PYTHON_VERSIONS,
   },
@@ -99,7 +100,7 @@ export const KNOWN_CLIENTS: readonly KnownClient[] = [
     name: "legacy Box Python SDK on Box's own hosts, intercepted",
     command: '/usr/bin/python3 clients/box-python-sdk-legacy.py --box-hosts',
     kitArgs: ['--intercept'],
-    note: PYTHON_INTERCEPT_NOTE,
+    note: `${PYTHON_INTERCEPT_NOTE} boxsdk retries an exception only when its message says "Connection aborted", "Connection reset" or "EOF occurred in violation of protocol": it does not retry the drop here, and fails C-RETRY in this mode only.`,
     version: 'boxsdk 3.14.0',
     versionCommands: PYTHON_VERSIONS,
   },

@@ -3,7 +3,9 @@
 run into the kit's work directory (removed with it) and put first on the import path; and what the
 adapters report. Their dependencies come from Debian: python3-requests, python3-requests-toolbelt,
 python3-dateutil, and python3-attr for boxsdk."""
+import atexit
 import os
+import shutil
 import sys
 import tarfile
 import tempfile
@@ -24,6 +26,8 @@ def load_sdk(folder):
     if not os.path.isfile(ARCHIVE):
         sys.exit(f'the SDK archive {ARCHIVE} is missing: set BOX_PYTHON_SDK_ARCHIVE to box-python-sdk.tgz')
     work = tempfile.mkdtemp(prefix='box-python-sdk-', dir=os.environ.get('KIT_WORK_DIR'))
+    if 'KIT_WORK_DIR' not in os.environ:  # run by hand: nobody else removes it
+        atexit.register(shutil.rmtree, work, True)
     with tarfile.open(ARCHIVE) as archive:
         archive.extractall(work, members=[member for member in archive.getmembers() if member.name.startswith(f'{folder}/')])
     sys.path.insert(0, os.path.join(work, folder))

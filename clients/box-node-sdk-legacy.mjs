@@ -3,6 +3,7 @@
 // under the kit's command contract: a basic client with the token, API roots pointed at the kit's
 // server, then files.getChunkedUploader(...).start() with its defaults (4 parts in parallel).
 import { createReadStream, statSync } from 'node:fs';
+import { clearInterval, setInterval } from 'node:timers';
 import { Agent } from 'node:http';
 import BoxSDK from 'box-node-sdk-legacy';
 
@@ -23,6 +24,9 @@ const sdk = new BoxSDK({
 });
 const client = sdk.getBasicClient(env('UPLOAD_TOKEN'));
 
+// An SDK promise that never settles must be a hang, as it would be in an application that awaits it, not
+// Node's exit 13 for a module's unsettled top-level await: a ref'd timer keeps the process alive until it settles.
+const alive = setInterval(() => {}, 60_000);
 try {
   const size = statSync(file).size;
   const uploader = await client.files.getChunkedUploader(env('UPLOAD_FOLDER_ID'), size, env('UPLOAD_FILE_NAME'), createReadStream(file));
@@ -32,4 +36,6 @@ try {
 } catch (error) {
   console.error(`upload failed: ${error?.message ?? error}`);
   process.exit(1);
+} finally {
+  clearInterval(alive);
 }

@@ -13,6 +13,7 @@ import {
 } from '../src/protocol/rules.ts';
 import type { FaultAction } from '../src/server/faults.ts';
 import { describeProxyLog } from '../src/intercept/evidence.ts';
+import { SILENT_RUN_MEDIA_TYPE, silentRunAttachment } from '../src/kit/silent-client.ts';
 import type { KitWorld } from './support/world.ts';
 
 // --part-size replaces the scenario's own part size; every file below is described in parts of it.
@@ -94,6 +95,7 @@ When('the client uploads the file', { timeout: -1 }, async function (this: KitWo
     'text/plain',
   );
   this.attach(JSON.stringify(clientRunAttachment(runId, run)), CLIENT_RUN_MEDIA_TYPE);
+  if (run.traffic.length === 0 && !outcome.timedOut) this.attach(JSON.stringify(silentRunAttachment(runId, outcome)), SILENT_RUN_MEDIA_TYPE);
   // The run judged on every rule: attached by the first scenario that uses the run, so each finding counts once.
   const findings = findingsOf(judgement);
   if (this.firstToReport(`run:${runId}`) && (findings.findings.length > 0 || findings.blocked.length > 0))

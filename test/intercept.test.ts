@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, readFile, readdir } from 'node:fs/promises';
 import { type IncomingMessage, type Server, createServer, request } from 'node:http';
@@ -12,7 +13,9 @@ import { KitError } from '../src/adapters/client.ts';
 import { environmentFor, expandPlaceholders } from '../src/adapters/command.ts';
 import { type RunAuthority, createRunAuthority } from '../src/intercept/authority.ts';
 import { describeProxyLog, noRequestProblem } from '../src/intercept/evidence.ts';
+import { type InterceptedRun, createInterceptor } from '../src/intercept/interceptor.ts';
 import { type InterceptProxy, startInterceptProxy } from '../src/intercept/proxy.ts';
+import { type SimulatedServer, startSimulatedServer } from '../src/server/app.ts';
 
 /** A CONNECT through the proxy: its status, and the tunnel's socket when it is 200. */
 function connectThrough(proxyUrl: string, target: string): Promise<{ status: number; socket: Socket; body: string }> {
@@ -173,5 +176,76 @@ describe('the client environment of --intercept', () => {
       () => expandPlaceholders('rclone --ca-cert {caFile}', job),
       (error) => error instanceof KitError && /--intercept/.test(error.message),
     );
+  });
+});
+
+// Box's drops reach a client as a reset connection, and so do the simulated server's direct (the kernel resets a
+// connection closed with body bytes unread). Through the proxy the client's TCP connection is the proxy's:
+// unless the proxy resets it, the client sees the proxy's orderly TLS close and its FIN, a different failure.
+describe('a dropped connection through the proxy', () => {
+  let server: SimulatedServer;
+  let run: InterceptedRun;
+  let ca = '';
+
+  before(async () => {
+    server = await startSimulatedServer({ token: 't', partSize: 1024 * 1024, minFileSize: 1 });
+    const interceptor = await createInterceptor(await mkdtemp(join(tmpdir(), 'intercept-drop-')));
+    ca = await readFile(interceptor.caFile, 'utf8');
+    run = await interceptor.start(server);
+  });
+  after(async () => {
+    await run.finish();
+    await server.close();
+  });
+
+  const tunnel = async () => {
+    const { socket } = await connectThrough(run.access.proxyUrl, 'upload.box.com:443');
+    const tls = tlsConnect({ socket, servername: 'upload.box.com', ca });
+    await once(tls, 'secureConnect');
+    return tls;
+  };
+  /** Opens a session for a file of 2 parts, through the proxy: its upload_part URL's path. */
+  const createSession = async (): Promise<string> => {
+    const tls = await tunnel();
+    const body = JSON.stringify({ folder_id: '0', file_name: `f-${Math.random()}.bin`, file_size: 2 * 1024 * 1024 });
+    tls.end(
+      `POST /api/2.0/files/upload_sessions HTTP/1.1\r\nhost: upload.box.com\r\nauthorization: Bearer t\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
+    );
+    let answer = '';
+    for await (const chunk of tls) answer += String(chunk);
+    const session = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { session_endpoints: { upload_part: string } };
+    return new URL(session.session_endpoints.upload_part).pathname;
+  };
+  /** Sends part 1 through the proxy: what was answered, and how the connection ended (an error's code, or "closed": close_notify and FIN). */
+  const sendPart = async (path: string): Promise<{ answer: string; end: string }> => {
+    const tls = await tunnel();
+    const part = Buffer.alloc(1024 * 1024, 7);
+    const digest = createHash('sha1').update(part).digest('base64');
+    let answer = '';
+    const end = new Promise<string>((resolve) => {
+      tls.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+      tls.once('close', () => resolve('closed'));
+    });
+    tls.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+    tls.write(
+      `PUT ${path} HTTP/1.1\r\nhost: upload.box.com\r\nauthorization: Bearer t\r\ndigest: sha=${digest}\r\n` +
+        `content-range: bytes 0-${part.length - 1}/${2 * part.length}\r\ncontent-length: ${part.length}\r\nconnection: close\r\n\r\n`,
+    );
+    tls.write(part);
+    return { end: await end, answer };
+  };
+
+  test('mid-body, or after the part was stored: the client connection is reset (no close_notify, no FIN)', async () => {
+    for (const action of [{ kind: 'drop' }, { kind: 'drop', persist: true }] as const) {
+      server.setFaultPlan({ instructions: [{ op: 'part', part: 1, attempt: 1, action }] });
+      assert.deepEqual(await sendPart(await createSession()), { end: 'ECONNRESET', answer: '' }, JSON.stringify(action));
+    }
+  });
+
+  test('an answer, a 5xx included, passes through and the connection ends as the server ended it', async () => {
+    server.setFaultPlan({ instructions: [{ op: 'part', part: 1, attempt: 1, action: { kind: 'error', status: 503 } }] });
+    const { answer, end } = await sendPart(await createSession());
+    assert.match(answer, /^HTTP\/1.1 503 [^]*"code":"unavailable"/);
+    assert.equal(end, 'closed');
   });
 });

@@ -1,9 +1,11 @@
 // npm run grade:known: grades every client adapter in clients/ with the kit, one real process each, and
 // writes the results table (docs/known-clients.md, and the README between its markers) with the date
 // and the versions graded. What each client scores is a finding, not an expectation.
+// npm run grade:known -- --only <id>,<id>: grades those clients only; the others keep their rows and evidence.
 import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import type { ConformanceReport } from '../grader/reports.ts';
 import { KIT_ROOT } from '../kit/conformance.ts';
 import { KNOWN_CLIENTS } from './known-clients.ts';
@@ -27,6 +29,7 @@ function commandVersion(command: string, args: string[]): Promise<string> {
   });
 }
 
+/** The client's report, unless the kit could not run it (exit 2: a client that never ran, say). */
 function grade(command: string, kitArgs: readonly string[], reportDir: string): Promise<ConformanceReport | undefined> {
   return new Promise((resolve) => {
     const child = spawn(
@@ -37,7 +40,8 @@ function grade(command: string, kitArgs: readonly string[], reportDir: string): 
         stdio: ['ignore', 'ignore', 'inherit'],
       },
     );
-    child.on('close', () => {
+    child.on('close', (code) => {
+      if (code === 2) return resolve(undefined);
       readFile(join(reportDir, 'conformance.json'), 'utf8').then(
         (text) => resolve(JSON.parse(text) as ConformanceReport),
         () => resolve(undefined),
@@ -46,12 +50,29 @@ function grade(command: string, kitArgs: readonly string[], reportDir: string): 
   });
 }
 
+const docPath = join(KIT_ROOT, 'docs', 'known-clients.md');
+const { values } = parseArgs({ options: { only: { type: 'string' } } });
+const chosen = values.only === undefined ? undefined : new Set(values.only.split(','));
+for (const id of chosen ?? []) if (!KNOWN_CLIENTS.some((client) => client.id === id)) throw new Error(`no known client ${id}`);
+const previous = chosen ? await readFile(docPath, 'utf8') : '';
+const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 const rows: string[] = [];
 const details: string[] = [];
 for (const client of KNOWN_CLIENTS) {
+  if (chosen && !chosen.has(client.id)) {
+    // Kept as the last run wrote them (table rows are padded by the formatter: matched by the name's cell).
+    const row = previous.split('\n').find((line) => new RegExp(`^\\| ${escaped(client.name)} +\\|`).test(line));
+    const section = previous.split('\n### ').find((part) => part.startsWith(`${client.name}\n`));
+    if (row) rows.push(row);
+    if (section) details.push(`### ${section.trimEnd()}`);
+    continue;
+  }
   const version = client.package
     ? `${client.package.name} ${await versionOf(client.package.module)}`
-    : (await Promise.all((client.versionCommands ?? []).map(([command, args]) => commandVersion(command, args)))).join(', ');
+    : [client.version, ...(await Promise.all((client.versionCommands ?? []).map(([command, args]) => commandVersion(command, args))))]
+        .filter(Boolean)
+        .join(', ');
   process.stderr.write(`grading ${client.name} (${version})…\n`);
   const report = await grade(client.command, client.kitArgs ?? [], join(KIT_ROOT, 'reports', 'known', client.id));
   const command = `\`${client.command}\`${client.kitArgs ? ` \`${client.kitArgs.join(' ')}\`` : ''}`;
@@ -73,7 +94,7 @@ for (const client of KNOWN_CLIENTS) {
 
 const kit = JSON.parse(await readFile(join(KIT_ROOT, 'package.json'), 'utf8')) as { version: string };
 const table = [
-  `Graded on ${new Date().toISOString().slice(0, 10)} with kit ${kit.version}, Node ${process.version}, by \`npm run grade:known\` (reports in \`reports/known/<client>/\`).`,
+  `${chosen ? `Last graded on ${new Date().toISOString().slice(0, 10)} (${[...chosen].join(', ')}; the others as an earlier run graded them)` : `Graded on ${new Date().toISOString().slice(0, 10)}`} with kit ${kit.version}, Node ${process.version}, by \`npm run grade:known\` (reports in \`reports/known/<client>/\`).`,
   '',
   '| client | version | command | verdict | rules passed | MUST failed | SHOULD failed |',
   '|---|---|---|---|---|---|---|',
@@ -84,7 +105,6 @@ const formatted = async (path: string, text: string) => {
   const prettier = await import('prettier');
   return prettier.format(text, { ...(await prettier.resolveConfig(path)), filepath: path });
 };
-const docPath = join(KIT_ROOT, 'docs', 'known-clients.md');
 const evidence = `## What each failed, and the evidence\n\nThe first finding the kit reported for each rule a client failed; the whole evidence is in its reports.\n\n${details.join('\n\n')}`;
 await writeFile(docPath, await formatted(docPath, `# Known clients, graded\n\n${table}\n\n${evidence}\n`));
 const readmePath = join(KIT_ROOT, 'README.md');

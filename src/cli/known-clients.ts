@@ -7,11 +7,24 @@ export interface KnownClient {
   kitArgs?: string[];
   /** The npm package graded (module: the name it is installed under). */
   package?: { name: string; module: string };
-  /** Otherwise, how to ask the tool it runs for its version. */
+  /** Otherwise, the version graded when it is pinned outside npm (an SDK archive), and/or how to ask the tools it runs for theirs. */
+  version?: string;
   versionCommands?: [string, string[]][];
   /** What a reader of its findings should know about how it is graded. */
   note?: string;
 }
+
+/** The interpreter the Python adapters run on, and the HTTP library both SDKs use (Debian's packages). */
+const PYTHON_VERSIONS: [string, string[]][] = [
+  ['/usr/bin/python3', ['--version']],
+  ['/usr/bin/python3', ['-c', 'import requests; print("requests", requests.__version__)']],
+  ['/usr/bin/python3', ['-c', 'import urllib3; print("urllib3", urllib3.__version__)']],
+];
+/** Why a Python SDK may be judged otherwise through the proxy (docs/python-sdks.md). */
+const PYTHON_INTERCEPT_NOTE =
+  "The same adapter with the SDK's default base URLs (Box's own hosts), through the kit's proxy. There, a dropped connection is a reset as direct, " +
+  'but Python reads a reset TLS connection as its end, and urllib3 1.26 reports it as ProxyError(RemoteDisconnected) where direct it is ' +
+  "ProtocolError('Connection aborted.'), as behind any proxy (docs/python-sdks.md).";
 
 export const KNOWN_CLIENTS: readonly KnownClient[] = [
   {
@@ -58,5 +71,37 @@ export const KNOWN_CLIENTS: readonly KnownClient[] = [
       "scenarios' 1000-byte file it makes no upload session, and no part rule is judged on that run. Its default 4 transfers take parts from " +
       'one pool and each retries its own part, so whether a new part starts before a retry (C-RETRY-FIRST) varies from run to run.',
     versionCommands: [['rclone', ['version']]],
+  },
+  {
+    id: 'box-python-sdk-gen',
+    name: 'Box Python SDK (chunked_uploads.upload_big_file)',
+    command: '/usr/bin/python3 clients/box-python-sdk-gen.py',
+    version: 'box_sdk_gen 10.13.0',
+    versionCommands: PYTHON_VERSIONS,
+  },
+  {
+    id: 'box-python-sdk-gen-box-hosts',
+    name: "Box Python SDK on Box's own hosts, intercepted",
+    command: '/usr/bin/python3 clients/box-python-sdk-gen.py --box-hosts',
+    kitArgs: ['--intercept'],
+    note: `${PYTHON_INTERCEPT_NOTE} box_sdk_gen retries every request exception, and its statuses are the same both ways.`,
+    version: 'box_sdk_gen 10.13.0',
+    versionCommands: PYTHON_VERSIONS,
+  },
+  {
+    id: 'box-python-sdk-legacy',
+    name: 'legacy Box Python SDK (get_chunked_uploader)',
+    command: '/usr/bin/python3 clients/box-python-sdk-legacy.py',
+    version: 'boxsdk 3.14.0',
+    versionCommands: PYTHON_VERSIONS,
+  },
+  {
+    id: 'box-python-sdk-legacy-box-hosts',
+    name: "legacy Box Python SDK on Box's own hosts, intercepted",
+    command: '/usr/bin/python3 clients/box-python-sdk-legacy.py --box-hosts',
+    kitArgs: ['--intercept'],
+    note: `${PYTHON_INTERCEPT_NOTE} boxsdk retries an exception only when its message says "Connection aborted", "Connection reset" or "EOF occurred in violation of protocol": it does not retry the drop here, and fails C-RETRY in this mode only.`,
+    version: 'boxsdk 3.14.0',
+    versionCommands: PYTHON_VERSIONS,
   },
 ];

@@ -13,7 +13,7 @@ import { startInterceptProxy } from './proxy.ts';
 
 /** A server that serves connections made to a public host (the simulated server does). */
 export interface HostServer {
-  acceptConnection(socket: Duplex, host: PublicHost): void;
+  acceptConnection(socket: Duplex, host: PublicHost, reset: () => void): void;
 }
 
 export interface InterceptedRun {
@@ -38,9 +38,9 @@ export async function createInterceptor(workDir: string): Promise<Interceptor> {
       const proxy = await startInterceptProxy({
         authority,
         hosts: Object.keys(BOX_HOSTS),
-        deliver: (socket, host) => {
+        deliver: (socket, host, reset) => {
           const publicHost = BOX_HOSTS[host];
-          if (publicHost) server.acceptConnection(socket, publicHost);
+          if (publicHost) server.acceptConnection(socket, publicHost, reset);
           else socket.destroy();
         },
       });

@@ -33,8 +33,11 @@ export interface InterceptProxyOptions {
   authority: RunAuthority;
   /** Host names answered on port 443 (lowercase). */
   hosts: readonly string[];
-  /** Serves one decrypted connection to `host` (after the TLS handshake). */
-  deliver(socket: TLSSocket, host: string): void;
+  /**
+   * Serves one decrypted connection to `host` (after the TLS handshake). `reset` resets the client's TCP
+   * connection (RST, no TLS close_notify): a connection the server drops reaches the client as it would direct.
+   */
+  deliver(socket: TLSSocket, host: string, reset: () => void): void;
 }
 
 const KEPT_EVENTS = 200;
@@ -104,7 +107,10 @@ export async function startInterceptProxy(options: InterceptProxyOptions): Promi
           secured = true;
           clearTimeout(timer);
           note({ kind: 'intercepted', target: `CONNECT ${host}:443` });
-          options.deliver(tls, host);
+          options.deliver(tls, host, () => {
+            if (!socket.destroyed) socket.resetAndDestroy();
+            tls.destroy();
+          });
         });
         tls.on('error', (error: Error & { code?: string }) => {
           if (secured || failed) return;

@@ -25,6 +25,7 @@ import { rulesFor } from '../protocol/rules.ts';
 import { type Recording, readRecording, recordingTransport, writeRecording } from '../record/recording.ts';
 import { startSimulatedServer } from '../server/app.ts';
 import { setServerTarget } from './server-target.ts';
+import { couldNotRunReason } from './silent-client.ts';
 import type { KitWorldParameters } from './world-parameters.ts';
 
 export const KIT_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -266,9 +267,11 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   await writeReports(reportDir, report, scenarios);
   const kitError =
     scenarios.find((scenario) => scenario.message.includes(KIT_ERROR_MARKER))?.message.split(KIT_ERROR_MARKER)[1] ??
-    scenarios.flatMap((scenario) => scenario.attachments).find((attachment) => attachment.mediaType === KIT_ERROR_MEDIA_TYPE)?.body;
+    scenarios.flatMap((scenario) => scenario.attachments).find((attachment) => attachment.mediaType === KIT_ERROR_MEDIA_TYPE)?.body ??
+    (gradesClient ? couldNotRunReason(scenarios.flatMap((scenario) => scenario.attachments)) : undefined);
   options.print('');
   if (recordingPath) options.print(`recorded ${recordingPath}`);
-  options.print(consoleSummary(report));
+  // A verdict on a client that could not run would say nothing about it.
+  if (!kitError) options.print(consoleSummary(report));
   return { report, exitCode: kitError ? 2 : exitCodeFor(rules, options.strict), kitError, scenarios };
 }

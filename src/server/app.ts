@@ -91,9 +91,10 @@ export interface SimulatedServer {
   storedFile(id: string): { entry: StoredFile['entry']; paths: string[] } | undefined;
   /**
    * Serves a connection made to `host` (decrypted by the --intercept proxy): its requests are answered
-   * under the host's API prefix, and the session endpoints it is handed are on that host.
+   * under the host's API prefix, and the session endpoints it is handed are on that host. `reset` resets
+   * the client's own connection, for a dropped connection to reach the client as it does direct.
    */
-  acceptConnection(socket: Duplex, host: PublicHost): void;
+  acceptConnection(socket: Duplex, host: PublicHost, reset?: () => void): void;
   close(): Promise<void>;
 }
 
@@ -199,6 +200,7 @@ export async function startSimulatedServer(options: SimulatedServerOptions = {})
     plan: { instructions: [], fired: [], creates: 0 },
     origin: '',
     publicHosts: new WeakMap(),
+    connectionResets: new WeakMap(),
   };
   /** The request each connection is answering, so that a parser error on what follows waits for its answer. */
   const answering = new WeakMap<Duplex, RequestContext>();
@@ -287,8 +289,9 @@ export async function startSimulatedServer(options: SimulatedServerOptions = {})
     faultReport: () => faultReport(state),
     traffic: () => state.recorder.exchanges().filter((exchange) => exchange.op !== 'control'),
     clearTraffic: () => state.recorder.clear(),
-    acceptConnection: (socket, host) => {
+    acceptConnection: (socket, host, reset) => {
       state.publicHosts.set(socket, host);
+      if (reset) state.connectionResets.set(socket, reset);
       server.emit('connection', socket);
     },
     storedFile: (id) => {

@@ -33,6 +33,8 @@ export interface ServerState {
   origin: string;
   /** Connections handed over as made to a public host (the socket is the key). */
   readonly publicHosts: WeakMap<object, PublicHost>;
+  /** How to reset a handed-over connection's client side (the proxy's TCP socket to the client). */
+  readonly connectionResets: WeakMap<object, () => void>;
 }
 
 export const API_PREFIX = '/api/2.0';

@@ -32,9 +32,14 @@ export function fireFault(ctx: RequestContext, plan: ActivePlan, request: FaultR
   return planned && fire(ctx, plan, planned);
 }
 
-/** The connection closes with no answer. */
+/**
+ * The connection closes with no answer. Direct, the kernel resets it when body bytes are left unread (a drop
+ * mid-body); a connection handed over by the --intercept proxy is reset at the client's end (TCP RST, no TLS
+ * close_notify), which the proxy's own TLS close would otherwise hide.
+ */
 export function dropConnection(ctx: RequestContext): void {
   ctx.exchange.dropped = true;
+  ctx.state.connectionResets.get(ctx.req.socket)?.();
   ctx.req.socket.destroy();
 }
 

@@ -32,7 +32,7 @@ table#rules{table-layout:fixed}
 th{background:#f6f8fa}td.passed{color:#1a7f37;font-weight:600}td.failed{color:#cf222e;font-weight:600}td.skipped{color:#6e7781}td.blocked{color:#9a6700;font-weight:600}
 .says{color:#57606a;font-size:12px}.evidence{font-family:ui-monospace,monospace;font-size:12px}
 pre{background:#f6f8fa;border:1px solid #d0d7de;padding:.6rem;overflow:auto;font-size:12px;white-space:pre-wrap;overflow-wrap:anywhere}
-.failed-rule{border-left:4px solid #cf222e;padding-left:1rem;margin:1.5rem 0}.reproduction h5{margin:.8rem 0 .2rem;font-size:13px}
+.level{font-weight:400;color:#57606a;font-size:14px}.failed-rule{border-left:4px solid #cf222e;padding-left:1rem;margin:1.5rem 0}.reproduction h5{margin:.8rem 0 .2rem;font-size:13px}
 .timeline-wrap{overflow-x:auto}
 .exchange.culprit{border-color:#cf222e;background:#fff5f5}
 .run{margin:1.5rem 0}.run h3{margin-bottom:.2rem}.legend span{display:inline-block;margin-right:1rem}
@@ -74,7 +74,7 @@ function ruleMatrix(rules: readonly RuleResult[]): string {
 <td>the ${rule.side} ${escapeHtml(rule.statement)}<div class="says">${escapeHtml(rule.guide.section)}: “${escapeHtml(rule.guide.says)}”</div></td>
 <td>${rule.scenarios.length}</td><td class="evidence">${rule.status === 'failed' ? `<a href="#failed-${rule.id}">${escapeHtml(rule.evidence)}</a>` : escapeHtml(rule.evidence)}</td></tr>`,
   );
-  const widths = [13, 6, 6, 9, 36, 6, 24].map((percent) => `<col style="width:${percent}%">`).join('');
+  const widths = [13, 7, 6, 9, 34, 8, 23].map((percent) => `<col style="width:${percent}%">`).join('');
   return `<table id="rules"><colgroup>${widths}</colgroup><thead><tr><th>rule</th><th>level</th><th>side</th><th>status</th><th>statement, and the guide it restates</th><th>scenarios</th><th>evidence</th></tr></thead><tbody>
 ${rows.join('\n')}
 </tbody></table>`;
@@ -93,7 +93,8 @@ function failedRuleSection(rule: RuleResult, scenarios: readonly ScenarioResult[
     findings.length > 0
       ? []
       : scenarios.filter((scenario) => scenario.status === 'failed' && scenario.rules.includes(rule.id)).map((scenario) => probeBlock(scenario));
-  return `<section id="failed-${rule.id}" class="failed-rule"><h3>${rule.id} (${rule.level}): the ${rule.side} ${escapeHtml(rule.statement)}</h3>
+  return `<section id="failed-${rule.id}" class="failed-rule"><h3>${rule.id} <span class="level">${rule.level}, ${rule.side}${rule.expectedToFail ? ', known deviation' : ''}</span></h3>
+<p>The ${rule.side} ${escapeHtml(rule.statement)}.</p>
 <p class="says"><a href="${escapeHtml(rule.guide.url)}">${escapeHtml(rule.guide.section)}</a>: “${escapeHtml(rule.guide.says)}”</p>
 ${[...shown, ...probes].join('\n')}${rule.reproduction ? reproductionBlock(rule.reproduction) : ''}</section>`;
 }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { type ServerReproductionRequest, rerunCommand, serverReproduction, shellQuote } from '../src/grader/reproduction.ts';
-import { MINIMAL_CLIENT, ROOT, runKit } from './support/kit.ts';
+import { MINIMAL_CLIENT, MINIMAL_SERVER, MINIMAL_SERVER_ARGS, ROOT, runKit, startServerProcess } from './support/kit.ts';
 
 const TOKEN = 's3cret-token-4f1d';
 
@@ -66,7 +66,12 @@ describe('server reproductions', () => {
   test('the rerun of a server rule names the server and "$TOKEN", never the token', () => {
     const rerun = rerunCommand(
       { id: 'S-AUTH', side: 'server' },
-      { installed: true, server: { kind: 'remote', baseUrl: 'https://upload.example.test/api/2.0', folderId: '12' }, secrets: [TOKEN] },
+      {
+        installed: true,
+        serverScript: 'bin/box-upload-server.mjs',
+        server: { kind: 'remote', baseUrl: 'https://upload.example.test/api/2.0', folderId: '12' },
+        secrets: [TOKEN],
+      },
     );
     assert.equal(rerun, `npx box-upload-conformance --server https://upload.example.test/api/2.0 --token "$TOKEN" --folder 12 --tags @S-AUTH`);
   });
@@ -144,6 +149,30 @@ describe('a client reproduction, replayed in a shell outside the kit', { timeout
     } finally {
       await rm(dir, { recursive: true, force: true });
       await rm(join(ROOT, `repro-${reproduction.run}.bin`), { force: true });
+    }
+  });
+});
+
+describe('a server reproduction', { timeout: 240_000 }, () => {
+  test('names the requests that broke the rule, never the token, and its rerun command fails the same rule', async () => {
+    const token = 'minimal-token';
+    const server = await startServerProcess([MINIMAL_SERVER, ...MINIMAL_SERVER_ARGS, '--token', token, '--defect', 'accepts-overlap']);
+    const dir = await mkdtemp(join(tmpdir(), 'kit-repro-'));
+    try {
+      const { report, stderr } = await runKit(['--server', server.baseUrl, '--token', token, '--tags', '@S-OVERLAP-REJECT']);
+      const rule = report?.rules.find((candidate) => candidate.id === 'S-OVERLAP-REJECT');
+      assert.equal(rule?.status, 'failed', stderr);
+      const reproduction = rule?.reproduction;
+      assert.ok(reproduction, JSON.stringify(rule));
+      assert.ok(!JSON.stringify(reproduction).includes(token), 'the token is in the reproduction');
+      assert.match(reproduction.observed[0] ?? '', /^PUT .* \(Content-Range: bytes 0-\d+\/\d+\) → HTTP 200$/);
+      assert.equal(reproduction.rerun, `npm run conformance -- --server ${server.baseUrl} --token "$TOKEN" --folder 0 --tags @S-OVERLAP-REJECT`);
+      const rerun = await bash(`${reproduction.rerun} --report-dir ${shellQuote(dir)}`, { TOKEN: token });
+      assert.equal(rerun.code, 1, rerun.stderr);
+      assert.match(rerun.stdout, /failed\s+S-OVERLAP-REJECT\s+MUST/);
+    } finally {
+      await server.stop();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

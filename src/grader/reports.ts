@@ -52,7 +52,9 @@ function failedRulesMarkdown(rules: readonly RuleResult[]): string[] {
       const reproduction = rule.reproduction;
       const script = reproduction ? reproductionScript(reproduction) : '';
       return [
-        `### ${rule.id} (${rule.level}${rule.expectedToFail ? ', known deviation' : ''}): the ${rule.side} ${rule.statement}`,
+        `### ${rule.id} (${rule.level}, ${rule.side}${rule.expectedToFail ? ', known deviation' : ''})`,
+        '',
+        `The ${rule.side} ${rule.statement}.`,
         '',
         `${rule.evidence}`,
         '',

@@ -75,6 +75,8 @@ export interface ClientSituation {
 export interface ReproductionContext {
   /** `npx box-upload-` commands (an installed kit) or `npm run` scripts (a clone). */
   installed: boolean;
+  /** bin/box-upload-server.mjs, relative to the directory the kit ran in. */
+  serverScript: string;
   /** The --client command; absent: the reference uploader. */
   clientCommand?: string;
   /** The server side graded: a remote server, a recording, or the embedded simulated server. */
@@ -166,8 +168,8 @@ export function clientCommands(run: ClientRunAttachment, context: ReproductionCo
     client: client ?? 'the reference uploader',
   };
   const server = kitCommand(context, 'server');
-  // The server's own process, so that `kill` stops it (npm and npx do not pass the signal on).
-  const serverProcess = context.installed ? './node_modules/.bin/box-upload-server' : 'node bin/box-upload-server.mjs';
+  // The server's own process, so that `kill` stops it (npm and npx start it under a shell that does not pass the signal on).
+  const serverProcess = `node ${shellQuote(context.serverScript)}`;
   const origin = 'http://127.0.0.1:$PORT';
   const placeholders: Record<string, string> = {
     baseUrl: '"$UPLOAD_BASE_URL"',

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { loadConfiguration, runCucumber } from '@cucumber/cucumber/api';
@@ -241,6 +241,7 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   );
   const reproduction: ReproductionContext = {
     installed: basename(process.argv[1] ?? '').startsWith('box-upload-'),
+    serverScript: relative(process.cwd(), join(KIT_ROOT, 'bin', 'box-upload-server.mjs')),
     clientCommand: options.clientCommand,
     server: options.server
       ? { kind: 'remote', baseUrl: options.server.baseUrl, folderId: options.server.folderId, apiBaseUrl: options.server.apiBaseUrl }

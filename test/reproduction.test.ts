@@ -76,6 +76,22 @@ describe('server reproductions', () => {
     assert.equal(rerun, `npx box-upload-conformance --server https://upload.example.test/api/2.0 --token "$TOKEN" --folder 12 --tags @S-AUTH`);
   });
 
+  test('the rerun of a generated case replays its fast-check seed and runs', () => {
+    const rerun = rerunCommand(
+      { id: 'C-PART-SIZE', side: 'client' },
+      {
+        installed: false,
+        serverScript: 'bin/box-upload-server.mjs',
+        clientCommand: 'python3 up.py',
+        partSize: 2048,
+        server: { kind: 'embedded' },
+        secrets: [],
+      },
+      { message: 'in the smallest case found, …: an empty part (fast-check seed 42, 12 runs, shrunk 1 times; replay with --seed 42 --runs 12)' },
+    );
+    assert.equal(rerun, `npm run conformance -- --client 'python3 up.py' --part-size 2048 --seed 42 --runs 12 --tags @C-PART-SIZE`);
+  });
+
   test('shell quoting survives quotes', () => {
     assert.equal(shellQuote(`a b'c`), `'a b'\\''c'`);
     assert.equal(shellQuote('plain-1.0'), 'plain-1.0');

@@ -192,6 +192,9 @@ export function clientCommands(run: ClientRunAttachment, context: ReproductionCo
     `curl -sS -X PUT "${origin}/_control/faults" -H 'content-type: application/json' --data-raw ${shellQuote(JSON.stringify({ instructions: run.setup.instructions }))}`,
     `# 3. The file: ${run.setup.fileSize} seeded bytes${run.setup.source.sparse ? ' (sparse)' : ''}, SHA-1 ${run.setup.source.sha1}.`,
     `${server} --make-file ${file} --size ${run.setup.fileSize} --seed ${shellQuote(run.setup.source.seed)}${run.setup.source.sparse ? ' --sparse' : ''}`,
+    ...(context.intercept
+      ? ['# The run went through --intercept (the client called Box’s own hosts): point the client at UPLOAD_BASE_URL below, or rerun with the kit.']
+      : []),
     '# 4. The client, with the command contract’s environment.',
     `export UPLOAD_BASE_URL="${origin}/api/2.0" UPLOAD_TOKEN=reproduction-token UPLOAD_FILE="$PWD/${file}" UPLOAD_FILE_NAME=${file} UPLOAD_FOLDER_ID=0`,
     `${clientLine}; echo "client exit code: $?"`,

@@ -79,12 +79,37 @@ export async function specScenarios(root: string, dir: string): Promise<SpecScen
     children.forEach((child, index) => {
       const scenario = child.scenario;
       if (!scenario) return;
-      const end = (starts[index + 1] ?? lines.length + 1) - 1;
-      const text = lines
-        .slice((starts[index] ?? 1) - 1, end)
-        .join('\n')
-        .replace(/\s+$/, '');
-      out.push({ uri, name: scenario.name, rules: [...(rulesOf.get(scenario.id) ?? [])].sort(), text: dedent(text) });
+      const from = starts[index] ?? 1;
+      const to = (starts[index + 1] ?? lines.length + 1) - 1;
+      const text = (a: number, b: number) =>
+        dedent(
+          lines
+            .slice(a - 1, b)
+            .join('\n')
+            .replace(/\s+$/, ''),
+        );
+      const ruleTagged = scenario.examples.filter((examples) => examples.tags.some((tag) => RULE_TAG.test(tag.name)));
+      if (ruleTagged.length === 0) {
+        out.push({ uri, name: scenario.name, rules: [...(rulesOf.get(scenario.id) ?? [])].sort(), text: text(from, to) });
+        return;
+      }
+      // An outline whose Examples each name a rule: under each rule, the outline with that rule's Examples only.
+      const blockStart = (examples: (typeof scenario.examples)[number]) => Math.min(examples.location.line, ...examples.tags.map((tag) => tag.location.line));
+      const blocks = scenario.examples.map((examples, at) => {
+        const next = scenario.examples[at + 1];
+        return { examples, from: blockStart(examples), to: next ? blockStart(next) - 1 : to };
+      });
+      const header = text(from, (blocks[0]?.from ?? to + 1) - 1);
+      for (const block of blocks) {
+        const ids = block.examples.tags.flatMap((tag) => RULE_TAG.exec(tag.name)?.[1] ?? []);
+        const indent = /^ */.exec(lines[from - 1] ?? '')?.[0].length ?? 0;
+        const body = lines
+          .slice(block.from - 1, block.to)
+          .map((line) => line.slice(indent))
+          .join('\n')
+          .replace(/\s+$/, '');
+        for (const id of ids) out.push({ uri, name: scenario.name, rules: [id], text: `${header}\n\n${body}` });
+      }
     });
   }
   return out;
@@ -287,7 +312,7 @@ export function specMarkdown(input: SpecInput): string {
         out.push(`Beyond the guide, why: ${rule.robustness.why}`, '', ...rule.robustness.sources.map((source) => `- [${source.title}](${source.url})`), '');
       }
       for (const scenario of input.scenarios.filter((candidate) => candidate.rules.includes(rule.id)))
-        out.push(`<details><summary>${scenario.name} (${scenario.uri})</summary>`, '', '```gherkin', scenario.text, '```', '', '</details>', '');
+        out.push(`<details><summary>${escapeHtml(scenario.name)} (${scenario.uri})</summary>`, '', '```gherkin', scenario.text, '```', '', '</details>', '');
     }
   }
   out.push('## Thresholds and tolerances', '', '| name | value | why |', '|---|---|---|');

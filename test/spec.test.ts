@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { describe, test } from 'node:test';
 import { chromium } from 'playwright-core';
 import { renderSpecFiles } from '../src/cli/spec.ts';
-import { SPEC_FILES, specHtml, specMarkdown } from '../src/kit/spec.ts';
+import { SPEC_FILES, specHtml, specInput, specMarkdown } from '../src/kit/spec.ts';
 import { RULES } from '../src/protocol/rules.ts';
 import { ROOT } from './support/kit.ts';
 
@@ -48,6 +48,16 @@ describe('the specification', () => {
     const input = { kit: { name: 'k', version: '0' }, rules: RULES.slice(1), scenarios: [], thresholds: [], probeSpaces: [] };
     assert.ok(!specHtml(input).includes(`id="${RULES[0]?.id}"`));
     assert.ok(!specMarkdown(input).includes(`### ${RULES[0]?.id}\n`));
+  });
+
+  test('the thresholds are the catalogue’s exported numbers, each with its own doc comment', async () => {
+    const { thresholds } = await specInput(ROOT, []);
+    assert.deepEqual(
+      thresholds.map((entry) => entry.name),
+      ['PARALLEL_MAX', 'PARALLEL_MIN', 'PARALLEL_MIN_MEAN', 'SLOW_SERVER_MS', 'ORDER_TOLERANCE_MS', 'RETRY_FIRST_TOLERANCE_MS', 'RETRY_AFTER_SLACK_MS'],
+    );
+    assert.equal(thresholds.find((entry) => entry.name === 'PARALLEL_MIN_MEAN')?.value, '2.5 (PARALLEL_MIN - 0.5)');
+    for (const entry of thresholds) assert.doesNotMatch(entry.reason, /export |\*\/|^$/, entry.name);
   });
 
   test('probe spaces render as tables', () => {

@@ -130,7 +130,7 @@ function dedent(text: string): string {
 /** The exported numeric constants of rules.ts's source with their doc comments: the thresholds and tolerances. */
 export function specThresholds(source: string, values: Readonly<Record<string, unknown>>): SpecThreshold[] {
   const out: SpecThreshold[] = [];
-  for (const match of source.matchAll(/\/\*\*([\s\S]*?)\*\/\s*export const (\w+) = ([^;]+);/g)) {
+  for (const match of source.matchAll(/\/\*\*((?:(?!\*\/)[\s\S])*)\*\/\s*export const (\w+) = ([^;]+);/g)) {
     const [, comment = '', name = '', expression = ''] = match;
     const value = values[name];
     if (typeof value !== 'number') continue;
@@ -198,7 +198,7 @@ h2{margin-top:2.4rem;border-bottom:1px solid #d0d7de;padding-bottom:.3rem}h3{mar
 table{border-collapse:collapse;width:100%;margin:.6rem 0}th,td{border:1px solid #d0d7de;padding:.25rem .5rem;text-align:left;vertical-align:top;overflow-wrap:anywhere}th{background:#f6f8fa}
 pre{background:#f6f8fa;border:1px solid #d0d7de;padding:.6rem;font-size:12.5px;white-space:pre-wrap;overflow-wrap:anywhere}
 details summary{cursor:pointer;color:#0969da}
-#index{columns:3 16rem}#index li{break-inside:avoid}
+#index{columns:3 16rem}td.name{white-space:nowrap}#index li{break-inside:avoid}
 `;
 
 /** The specification as one self-contained HTML page: no script, no network. */
@@ -216,7 +216,7 @@ ${section.rules.map((rule) => ruleHtml(rule, input)).join('\n')}</section>`,
   const thresholds = input.thresholds
     .map(
       (entry) =>
-        `<tr id="threshold-${entry.name}"><td><code>${entry.name}</code></td><td>${escapeHtml(entry.value)}</td><td>${escapeHtml(entry.reason)}</td></tr>`,
+        `<tr id="threshold-${entry.name}"><td class="name"><code>${entry.name}</code></td><td>${escapeHtml(entry.value)}</td><td>${escapeHtml(entry.reason)}</td></tr>`,
     )
     .join('\n');
   const probeSpaces =

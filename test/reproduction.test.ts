@@ -129,12 +129,13 @@ async function bash(script: string, env: NodeJS.ProcessEnv = {}): Promise<{ code
 describe('a client reproduction, replayed in a shell outside the kit', { timeout: 240_000 }, () => {
   test('the broken client meets the same refusal, and the rerun command fails the same rule', async () => {
     const client = `${MINIMAL_CLIENT} --defect hex-digest`;
-    const { report, stderr } = await runKit(['--client', client, '--tags', '@C-DIGEST']);
+    const { report, stderr, stdout } = await runKit(['--client', client, '--tags', '@C-DIGEST']);
     const rule = report?.rules.find((candidate) => candidate.id === 'C-DIGEST');
     assert.equal(rule?.status, 'failed', stderr);
     const reproduction = rule?.reproduction;
     assert.ok(reproduction?.commands && reproduction.situation, JSON.stringify(rule));
     assert.equal(reproduction.situation.client, client);
+    assert.ok(stdout.includes(`  C-DIGEST: ${reproduction.rerun}\n`), `the console does not name the rerun command:\n${stdout}`);
     const [observed] = reproduction.observed;
     const digest = /digest: (sha=[0-9a-f]{40})/.exec(observed ?? '')?.[1];
     assert.ok(digest, `the observed line names the hex digest: ${observed}`);

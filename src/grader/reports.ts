@@ -151,8 +151,10 @@ export function consoleSummary(report: ConformanceReport): string {
     return `  ${rule.status.padEnd(7)} ${rule.id.padEnd(width)} ${rule.level.padEnd(6)}${known}${blocked}${evidence}`;
   });
   const { passed, failed, skipped, blocked } = report.summary;
+  const reruns = report.rules.flatMap((rule) => (rule.status === 'failed' && rule.reproduction ? [`  ${rule.id}: ${rule.reproduction.rerun}`] : []));
   return [
     ...lines,
+    ...(reruns.length > 0 ? ['', 'Each failed rule alone (its reproduction is in conformance.html, .md and .json):', ...reruns] : []),
     '',
     `verdict: ${report.verdict} (${report.target.kind}: ${report.target.name})`,
     `${passed} passed, ${failed} failed, ${skipped} skipped, ${blocked} blocked`,

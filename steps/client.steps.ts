@@ -87,14 +87,14 @@ Given(/^the server answers every commit with (\d{3}) (\w+)$/, function (this: Ki
 
 // No Cucumber time limit here: every adapter kills the client at the run's own --timeout.
 When('the client uploads the file', { timeout: -1 }, async function (this: KitWorld) {
-  const { outcome, run, runId, judgement, proxyLog } = await this.uploadWithClient();
+  const { outcome, run, runId, judgement, proxyLog, source, setup } = await this.uploadWithClient();
   const exit = outcome.timedOut ? 'killed at the timeout' : `exit code ${outcome.exitCode}`;
   const proxy = proxyLog ? `\n--- through the proxy (--intercept) ---\n${describeProxyLog(proxyLog)}` : '';
   this.attach(
     `client ${exit} after ${outcome.durationMs.toFixed(0)} ms\n--- stdout ---\n${outcome.stdout}\n--- stderr ---\n${outcome.stderr}${proxy}`,
     'text/plain',
   );
-  this.attach(JSON.stringify(clientRunAttachment(runId, run)), CLIENT_RUN_MEDIA_TYPE);
+  this.attach(JSON.stringify(clientRunAttachment(runId, run, source, setup.sparseParts === true)), CLIENT_RUN_MEDIA_TYPE);
   if (run.traffic.length === 0 && !outcome.timedOut) this.attach(JSON.stringify(silentRunAttachment(runId, outcome)), SILENT_RUN_MEDIA_TYPE);
   // The run judged on every rule: attached by the first scenario that uses the run, so each finding counts once.
   const findings = findingsOf(judgement);

@@ -31,7 +31,7 @@ test('conformance.html renders the matrix, the exchange that broke a rule and th
     ],
   });
   try {
-    const page = await browser.newPage();
+    const page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
     const requested: string[] = [];
     page.on('request', (request) => requested.push(request.url()));
     const url = pathToFileURL(join(reportDir, 'conformance.html')).href;
@@ -49,6 +49,22 @@ test('conformance.html renders the matrix, the exchange that broke a rule and th
       /request #\d+ .*\nPUT \/api\/2\.0\/files\/upload_sessions\/\w+\n[\s\S]*authorization: Bearer <redacted>[\s\S]*→ HTTP (503|429)/,
     );
     assert.ok(await culprits.first().isVisible());
+
+    // What failed leads: the failed rule, its timeline link and its reproduction come before the full rule table.
+    const order = await page
+      .locator('#verdict, #failed-C-RETRY-FIRST, #failed-C-RETRY-FIRST .reproduction pre.commands, #failed-C-RETRY-FIRST .reproduction pre.rerun, table#rules')
+      .evaluateAll((elements) => elements.map((element) => element.id || element.className || element.tagName));
+    assert.deepEqual(order, ['verdict', 'failed-C-RETRY-FIRST', 'commands', 'rerun', 'rules']);
+    assert.ok(await page.locator('#failed-C-RETRY-FIRST a[href^="#run-"]').first().isVisible(), 'no link to the run’s timeline');
+    const commands = (await page.locator('#failed-C-RETRY-FIRST pre.commands').textContent()) ?? '';
+    assert.match(commands, /--part-size 1048576 --min-file-size 1 & SERVER_PID/);
+    assert.match(commands, /PUT "http:\/\/127\.0\.0\.1:\$PORT\/_control\/faults" .*"kind":"error","status":503/);
+    assert.match(commands, /--make-file repro-\w+\.bin --size \d+ --seed \S+/);
+    assert.match((await page.locator('#failed-C-RETRY-FIRST pre.rerun').textContent()) ?? '', /--client '.*--defect retry-last' --tags @C-RETRY-FIRST$/);
+    // Every column readable at 1300 px: nothing runs off the page sideways.
+    assert.equal(await page.locator('html').evaluate((element) => element.scrollWidth), 1300, 'the report scrolls sideways at 1300 px');
+    const table = await page.locator('table#rules').boundingBox();
+    assert.ok(table && table.x + table.width <= 1300, `the rule table runs off the page: ${JSON.stringify(table)}`);
 
     const bars = page.locator('svg.timeline rect.bar');
     assert.ok((await bars.count()) > 10);

@@ -32,7 +32,7 @@ describe('the packed kit, installed as a dev dependency of an empty project', { 
   });
   after(() => rm(project, { recursive: true, force: true }));
 
-  test('ships the commands, the sources, the features, the step definitions and the schema, and nothing of the repository besides', () => {
+  test('ships the commands, the sources, the features, the step definitions, the schemas and the specification, and nothing of the repository besides', () => {
     for (const file of [
       'package/bin/box-upload-conformance.mjs',
       'package/bin/box-upload-server.mjs',
@@ -42,9 +42,17 @@ describe('the packed kit, installed as a dev dependency of an empty project', { 
       'package/features/server/01-create.feature',
       'package/steps/client.steps.ts',
       'package/schema/conformance.schema.json',
+      'package/schema/rules.json',
+      'package/docs/spec.html',
+      'package/docs/spec.md',
     ])
       assert.ok(files.includes(file), `${file} is not in the package`);
-    const stray = files.filter((file) => /^package\/(test|clients|bench|docs|reports|node_modules|\.ci)\//.test(file) || file.endsWith('grade-known.ts'));
+    // Of docs/, only the specification (npm run spec) ships.
+    const stray = files.filter(
+      (file) =>
+        (/^package\/(test|clients|bench|docs|reports|node_modules|\.ci)\//.test(file) && !/^package\/docs\/spec\.(html|md)$/.test(file)) ||
+        file.endsWith('grade-known.ts'),
+    );
     assert.deepEqual(stray, []);
   });
 

@@ -34,6 +34,7 @@ describe('the conformance.json schema', () => {
   test('accepts what the kit writes: passed, skipped, and failed rules listed as known deviations', () => {
     const statuses = new Set(written.rules.map((rule) => `${rule.status}${rule.expectedToFail ? ' (expected)' : ''}`));
     assert.deepEqual([...statuses].sort(), ['failed (expected)', 'passed', 'skipped']);
+    assert.ok(written.rules.find((rule) => rule.status === 'failed')?.reproduction?.commands, 'a failed client rule carries its reproduction');
     assert.deepEqual(reportSchemaErrors(written), []);
   });
 
@@ -69,6 +70,14 @@ describe('the conformance.json schema', () => {
       /\/rules\/0\/blockedBy must NOT have fewer than 1 items/,
     ],
     ['a rule without its guide reference', (report) => delete report.rules[0]?.guide, /\/rules\/0 must have required property 'guide'/],
+    [
+      'a reproduction without the command that reruns its rule',
+      (report) => {
+        const failed = report.rules.find((rule) => rule.status === 'failed') as { reproduction?: Record<string, unknown> } | undefined;
+        delete failed?.reproduction?.rerun;
+      },
+      /\/rules\/\d+\/reproduction must have required property 'rerun'/,
+    ],
     ['a generatedAt that is not an ISO time', (report) => (report.generatedAt = 'Tuesday'), /\/generatedAt must match pattern/],
   ];
   for (const [what, breakIt, error] of broken)

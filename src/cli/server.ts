@@ -1,5 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
 import { SERVER_LIMITS, type SimulatedServerOptions, startSimulatedServer } from '../server/app.ts';
+import { writeSeededFile, writeSparseFile } from '../kit/source-file.ts';
 import { integerOption, invocation, parseCommandLine, usageError } from './args.ts';
 
 // V8 sizes the heap by how fast it is allocated into: under the soak's 1,800 to 2,300 requests a second
@@ -39,6 +40,12 @@ a client test suite in any language can use it. Prints the API base URL on the f
                          costs only its size and SHA-1 (for multi-GiB uploads from sparse files)
   --help                 this text
 
+Making a test file (then exits; prints the file's SHA-1), as a failed rule's reproduction says:
+  --make-file <path> --size <bytes> --seed <seed> [--sparse]
+                         writes the kit's seeded bytes for that seed (AES-128-CTR keystream, see
+                         src/protocol/seeded-bytes.ts), the same file the kit uploaded; --sparse: the
+                         kit's sparse file (seeded bytes at its start, end, 2 GiB and 4 GiB, holes elsewhere)
+
 Budgets (they keep memory flat however long the server runs; see README):
 ${BUDGETS.map((budget) => `  --${`${budget.flag} <n>`.padEnd(21)}${budget.what} (default ${defaultOf(budget)})`).join('\n')}
 
@@ -55,6 +62,10 @@ async function main(): Promise<void> {
     'min-file-size': { type: 'string' },
     'storage-dir': { type: 'string' },
     'sparse-parts': { type: 'boolean' },
+    'make-file': { type: 'string' },
+    size: { type: 'string' },
+    seed: { type: 'string' },
+    sparse: { type: 'boolean' },
     ...Object.fromEntries(BUDGETS.map((budget) => [budget.flag, { type: 'string' as const }])),
     help: { type: 'boolean', short: 'h' },
   });
@@ -62,6 +73,14 @@ async function main(): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
+  if (values['make-file'] !== undefined) {
+    if (values.seed === undefined || values.size === undefined) usageError(COMMAND, '--make-file needs --size and --seed');
+    const size = integerOption(COMMAND, 'size', values.size, 0, 1);
+    const { sha1 } = await (values.sparse ? writeSparseFile : writeSeededFile)(values['make-file'], size, values.seed);
+    process.stdout.write(`${sha1}\n`);
+    return;
+  }
+  for (const option of ['size', 'seed', 'sparse'] as const) if (values[option] !== undefined) usageError(COMMAND, `--${option} goes with --make-file`);
   const port = integerOption(COMMAND, 'port', values.port, 0, 0);
   if (port > 65535) usageError(COMMAND, `--port takes 0 to 65535, got "${values.port}"`);
   if (values.token !== undefined && values.token.trim() === '') usageError(COMMAND, '--token needs a value');

@@ -4,7 +4,7 @@
  * message stream, the one source every report derives from.
  */
 import { parseContentRange } from '../protocol/content-range.ts';
-import { describeFault } from '../server/faults.ts';
+import { type FaultInstruction, describeFault } from '../server/faults.ts';
 import type { ClientRun } from './client-checks.ts';
 
 export const CLIENT_RUN_MEDIA_TYPE = 'application/vnd.box-conformance.client-run+json';
@@ -34,16 +34,34 @@ export interface TimelineExchange {
 
 export interface ClientRunAttachment {
   runId: string;
-  setup: { fileSize: number; partSize: number; faults: string[] };
+  setup: {
+    fileSize: number;
+    partSize: number;
+    /** The fault instructions, described for a reader. */
+    faults: string[];
+    /** The same instructions as `PUT /_control/faults` takes them. */
+    instructions: FaultInstruction[];
+    /** How the file's bytes are made: seeded bytes (protocol/seeded-bytes.ts), sparse or throughout; its SHA-1. */
+    source: { seed: string; sparse: boolean; sha1: string };
+    /** The server wrote parts sparse (--sparse-parts). */
+    sparseParts: boolean;
+  };
   exit: { code: number | null; timedOut: boolean };
   exchanges: TimelineExchange[];
 }
 
-export function clientRunAttachment(runId: string, run: ClientRun): ClientRunAttachment {
+export function clientRunAttachment(runId: string, run: ClientRun, source: ClientRunAttachment['setup']['source'], sparseParts: boolean): ClientRunAttachment {
   const origin = Math.min(...run.traffic.map((exchange) => exchange.startMs));
   return {
     runId,
-    setup: { fileSize: run.fileSize, partSize: run.partSize, faults: run.faults.map((entry) => describeFault(entry.instruction)) },
+    setup: {
+      fileSize: run.fileSize,
+      partSize: run.partSize,
+      faults: run.faults.map((entry) => describeFault(entry.instruction)),
+      instructions: run.faults.map((entry) => entry.instruction),
+      source,
+      sparseParts,
+    },
     exit: run.exit,
     exchanges: run.traffic.map((exchange) => {
       const range = parseContentRange(exchange.requestHeaders['content-range']);

@@ -1,6 +1,7 @@
 /**
- * conformance.html: one self-contained page (inline CSS and SVG, no script, no network) with the
- * verdict, the rule matrix, the exchanges behind each failed rule, and a timeline of every client run.
+ * conformance.html: one self-contained page (inline CSS and SVG, no script, no network) that leads with
+ * what failed (the verdict, then each failed rule with its finding, exchanges and reproduction), then the
+ * rule matrix and a timeline of every client run.
  */
 import {
   CLIENT_RUN_MEDIA_TYPE,
@@ -12,6 +13,7 @@ import {
 import type { Finding } from './findings.ts';
 import { inFlight } from './in-flight.ts';
 import { type ConformanceReport, statusText } from './report-model.ts';
+import { type Reproduction, reproductionScript } from './reproduction.ts';
 import { clientRunsOf, countRules, describeRun, type RuleResult, type ScenarioResult } from './results.ts';
 
 const escapeHtml = (text: string) => text.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
@@ -25,10 +27,13 @@ body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto
 h1{margin-bottom:.2rem}h2{margin-top:2.2rem;border-bottom:1px solid #d0d7de;padding-bottom:.3rem}
 .verdict{display:inline-block;padding:.2rem .7rem;border-radius:1rem;color:#fff;font-weight:600}
 .conformant{background:#2ea44f}.conformant-with-warnings{background:#bf8700}.non-conformant{background:#cb2431}
-table{border-collapse:collapse;width:100%}th,td{border:1px solid #d0d7de;padding:.3rem .5rem;text-align:left;vertical-align:top}
+table{border-collapse:collapse;width:100%}th,td{border:1px solid #d0d7de;padding:.3rem .5rem;text-align:left;vertical-align:top;overflow-wrap:anywhere}
+table#rules{table-layout:fixed}
 th{background:#f6f8fa}td.passed{color:#1a7f37;font-weight:600}td.failed{color:#cf222e;font-weight:600}td.skipped{color:#6e7781}td.blocked{color:#9a6700;font-weight:600}
 .says{color:#57606a;font-size:12px}.evidence{font-family:ui-monospace,monospace;font-size:12px}
-pre{background:#f6f8fa;border:1px solid #d0d7de;padding:.6rem;overflow:auto;font-size:12px;white-space:pre-wrap}
+pre{background:#f6f8fa;border:1px solid #d0d7de;padding:.6rem;overflow:auto;font-size:12px;white-space:pre-wrap;overflow-wrap:anywhere}
+.level{font-weight:400;color:#57606a;font-size:14px}.failed-rule{border-left:4px solid #cf222e;padding-left:1rem;margin:1.5rem 0}.reproduction h5{margin:.8rem 0 .2rem;font-size:13px}
+.timeline-wrap{overflow-x:auto}
 .exchange.culprit{border-color:#cf222e;background:#fff5f5}
 .run{margin:1.5rem 0}.run h3{margin-bottom:.2rem}.legend span{display:inline-block;margin-right:1rem}
 .legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:-1px}
@@ -52,10 +57,10 @@ export function htmlReport(report: ConformanceReport, scenarios: readonly Scenar
 Kit ${escapeHtml(report.kit.name)} ${escapeHtml(report.kit.version)}, ${escapeHtml(report.generatedAt)}, ${(report.durationMs / 1000).toFixed(1)} s.
 ${report.summary.passed} rules passed, ${report.summary.failed} failed, ${report.summary.skipped} skipped, ${report.summary.blocked} blocked (not judged: another rule's failure stopped every run that could show them).</p>
 <table style="width:auto"><tr><th>level</th><th>passed</th><th>failed</th><th>skipped</th><th>blocked</th></tr>${levels}</table>
+<h2 id="failed">Failed rules</h2>
+${failed.length === 0 ? '<p>None.</p>' : failed.map((rule) => failedRuleSection(rule, scenarios)).join('\n')}
 <h2>Rules</h2>
 ${ruleMatrix(report.rules)}
-<h2>Failed rules</h2>
-${failed.length === 0 ? '<p>None.</p>' : failed.map((rule) => failedRuleSection(rule, scenarios)).join('\n')}
 <h2>Client runs</h2>
 ${timelines(scenarios)}
 </body></html>
@@ -69,7 +74,8 @@ function ruleMatrix(rules: readonly RuleResult[]): string {
 <td>the ${rule.side} ${escapeHtml(rule.statement)}<div class="says">${escapeHtml(rule.guide.section)}: “${escapeHtml(rule.guide.says)}”</div></td>
 <td>${rule.scenarios.length}</td><td class="evidence">${rule.status === 'failed' ? `<a href="#failed-${rule.id}">${escapeHtml(rule.evidence)}</a>` : escapeHtml(rule.evidence)}</td></tr>`,
   );
-  return `<table id="rules"><thead><tr><th>rule</th><th>level</th><th>side</th><th>status</th><th>statement, and the guide it restates</th><th>scenarios</th><th>evidence</th></tr></thead><tbody>
+  const widths = [13, 7, 6, 9, 34, 8, 23].map((percent) => `<col style="width:${percent}%">`).join('');
+  return `<table id="rules"><colgroup>${widths}</colgroup><thead><tr><th>rule</th><th>level</th><th>side</th><th>status</th><th>statement, and the guide it restates</th><th>scenarios</th><th>evidence</th></tr></thead><tbody>
 ${rows.join('\n')}
 </tbody></table>`;
 }
@@ -87,9 +93,21 @@ function failedRuleSection(rule: RuleResult, scenarios: readonly ScenarioResult[
     findings.length > 0
       ? []
       : scenarios.filter((scenario) => scenario.status === 'failed' && scenario.rules.includes(rule.id)).map((scenario) => probeBlock(scenario));
-  return `<section id="failed-${rule.id}" class="failed-rule"><h3>${rule.id} (${rule.level}): the ${rule.side} ${escapeHtml(rule.statement)}</h3>
+  return `<section id="failed-${rule.id}" class="failed-rule"><h3>${rule.id} <span class="level">${rule.level}, ${rule.side}${rule.expectedToFail ? ', known deviation' : ''}</span></h3>
+<p>The ${rule.side} ${escapeHtml(rule.statement)}.</p>
 <p class="says"><a href="${escapeHtml(rule.guide.url)}">${escapeHtml(rule.guide.section)}</a>: “${escapeHtml(rule.guide.says)}”</p>
-${[...shown, ...probes].join('\n')}</section>`;
+${[...shown, ...probes].join('\n')}${rule.reproduction ? reproductionBlock(rule.reproduction) : ''}</section>`;
+}
+
+/** How to act on the failure: what the kit saw, the commands that rebuild it, the kit command that reruns it. */
+function reproductionBlock(reproduction: Reproduction): string {
+  const script = reproductionScript(reproduction);
+  const observed =
+    reproduction.observed.length > 0 ? `<h5>What the kit saw</h5><pre class="observed">${escapeHtml(reproduction.observed.join('\n'))}</pre>` : '';
+  const commands = script
+    ? `<h5>Reproduce it outside the kit${reproduction.side === 'client' ? ' (the standalone simulated server, its faults, the file, your client)' : ' (curl; set TOKEN first)'}</h5><pre class="commands">${escapeHtml(script)}</pre>`
+    : '';
+  return `<div class="reproduction">${observed}${commands}<h5>Rerun only this rule</h5><pre class="rerun">${escapeHtml(reproduction.rerun)}</pre></div>`;
 }
 
 /** One finding: where it was seen, what broke, and the exchanges it names. */
@@ -187,10 +205,10 @@ function timelineSection(run: ClientRunAttachment, scenarioNames: string[]): str
   const size = `${run.setup.fileSize} bytes in parts of ${run.setup.partSize}`;
   return `<section class="run" id="run-${run.runId}"><h3>${escapeHtml(size)}${run.setup.faults.length > 0 ? `; faults: ${escapeHtml(run.setup.faults.join('; '))}` : ''}</h3>
 <p class="says">Judged by: ${escapeHtml(scenarioNames.join(' · '))}. Client ${run.exit.timedOut ? 'killed at the timeout' : `exited ${run.exit.code}`}. At most ${peak} parts in flight.</p>
-<svg class="timeline" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="timeline of ${rows.length} requests">
+<div class="timeline-wrap"><svg class="timeline" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="timeline of ${rows.length} requests">
 ${axis.join('')}${bars.join('\n')}
 <text x="4" y="${top + 12}">parts in flight</text><path class="in-flight" d="${path}" fill="none" stroke="#8250df" stroke-width="2"/><text x="4" y="${top + chartHeight}">peak ${peak}</text>
-</svg></section>`;
+</svg></div></section>`;
 }
 
 const rowKey = (exchange: TimelineExchange) => (exchange.op === 'create' ? -1 : exchange.op === 'part' ? (exchange.offset ?? 0) : Number.MAX_SAFE_INTEGER);

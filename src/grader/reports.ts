@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { htmlReport } from './html.ts';
 import { type ConformanceReport, statusText } from './report-model.ts';
+import { reproductionScript } from './reproduction.ts';
 import { type RuleResult, type ScenarioResult, countRules } from './results.ts';
 
 export type { ConformanceReport } from './report-model.ts';
@@ -29,11 +30,40 @@ export function markdownReport(report: ConformanceReport): string {
     '|---|---|---|---|---|',
     ...levels,
     '',
+    ...failedRulesMarkdown(report.rules),
+    '## All rules',
+    '',
     '| rule | level | status | statement, and the guide it restates | evidence |',
     '|---|---|---|---|---|',
     ...rows,
     '',
   ].join('\n');
+}
+
+/** Each failed rule, its finding and its reproduction: what a team acts on, before the full table. */
+function failedRulesMarkdown(rules: readonly RuleResult[]): string[] {
+  const failed = rules.filter((rule) => rule.status === 'failed');
+  if (failed.length === 0) return [];
+  const fence = (text: string, language = '') => ['```' + language, text, '```'];
+  return [
+    '## Failed rules, and how to reproduce them',
+    '',
+    ...failed.flatMap((rule) => {
+      const reproduction = rule.reproduction;
+      const script = reproduction ? reproductionScript(reproduction) : '';
+      return [
+        `### ${rule.id} (${rule.level}, ${rule.side}${rule.expectedToFail ? ', known deviation' : ''})`,
+        '',
+        `The ${rule.side} ${rule.statement}.`,
+        '',
+        `${rule.evidence}`,
+        '',
+        ...(reproduction && reproduction.observed.length > 0 ? ['What the kit saw:', '', ...fence(reproduction.observed.join('\n')), ''] : []),
+        ...(script ? ['Reproduce it outside the kit:', '', ...fence(script, 'sh'), ''] : []),
+        ...(reproduction ? ['Rerun only this rule:', '', ...fence(reproduction.rerun, 'sh'), ''] : []),
+      ];
+    }),
+  ];
 }
 
 /** One test case per rule, so CI shows rules rather than steps. */
@@ -121,8 +151,10 @@ export function consoleSummary(report: ConformanceReport): string {
     return `  ${rule.status.padEnd(7)} ${rule.id.padEnd(width)} ${rule.level.padEnd(6)}${known}${blocked}${evidence}`;
   });
   const { passed, failed, skipped, blocked } = report.summary;
+  const reruns = report.rules.flatMap((rule) => (rule.status === 'failed' && rule.reproduction ? [`  ${rule.id}: ${rule.reproduction.rerun}`] : []));
   return [
     ...lines,
+    ...(reruns.length > 0 ? ['', 'Each failed rule alone (its reproduction is in conformance.html, .md and .json):', ...reruns] : []),
     '',
     `verdict: ${report.verdict} (${report.target.kind}: ${report.target.name})`,
     `${passed} passed, ${failed} failed, ${skipped} skipped, ${blocked} blocked`,

@@ -1,6 +1,7 @@
 import { RULE_TAG, type Rule, type RuleLevel, type RuleSide } from '../protocol/rules.ts';
 import { CLIENT_RUN_MEDIA_TYPE, type ClientRunAttachment } from './attachments.ts';
 import { type BlockedRule, FINDINGS_MEDIA_TYPE, type Finding, type FindingsAttachment } from './findings.ts';
+import type { Reproduction } from './reproduction.ts';
 
 /** The few Cucumber message fields the grader reads (see @cucumber/messages). */
 export interface CucumberEnvelope {
@@ -116,6 +117,8 @@ export interface RuleResult {
   guide: { section: string; url: string; says: string };
   /** Listed in --expect-failures: a failure reported, but not gating; a pass that makes the list stale. */
   expectedToFail?: boolean;
+  /** Failed rules: how to reproduce the failure outside the kit (grader/reproduction.ts). */
+  reproduction?: Reproduction;
 }
 
 export type Verdict = 'conformant' | 'conformant-with-warnings' | 'non-conformant';

@@ -42,7 +42,18 @@ export interface RecordedRun {
   judgement: RunJudgement;
   /** With --intercept: where the client went through the proxy. */
   proxyLog?: ProxyLog;
+  /** How the source file's bytes are made (protocol/seeded-bytes.ts): what a reproduction needs to make them again. */
+  source: SourceFile;
 }
+
+export interface SourceFile {
+  seed: string;
+  sparse: boolean;
+  sha1: string;
+}
+
+/** The seed of a run's source file: one file per size in a kit run. */
+export const fileSeedOf = (runSeed: string, fileSize: number) => `${runSeed}:${fileSize}`;
 
 export function runIdOf(setup: RunSetup): string {
   return createHash('sha1').update(JSON.stringify(setup)).digest('hex').slice(0, 8);
@@ -58,7 +69,7 @@ function sourceFor(context: RunContext, size: number, sparse: boolean): Promise<
   if (!source) {
     const path = join(context.workDir, `${kind}-${size}.bin`);
     const write = sparse ? writeSparseFile : writeSeededFile;
-    source = write(path, size, `${context.seed}:${size}`).then(({ sha1 }) => ({ path, sha1 }));
+    source = write(path, size, fileSeedOf(context.seed, size)).then(({ sha1 }) => ({ path, sha1 }));
     sources.set(key, source);
   }
   return source;
@@ -112,7 +123,8 @@ export async function runClientOnce(client: ClientUnderTest, setup: RunSetup, co
       stored: stored ? { size: stored.entry.size, sha1: stored.entry.sha1 } : undefined,
     };
     const runId = runIdOf(setup);
-    return { runId, setup, run, outcome, serverBaseUrl: server.baseUrl, proxyLog, judgement: judgeRun(run, runId) };
+    const sourceFile = { seed: fileSeedOf(context.seed, setup.fileSize), sparse: setup.sparseSource === true, sha1: source.sha1 };
+    return { runId, setup, run, outcome, serverBaseUrl: server.baseUrl, proxyLog, judgement: judgeRun(run, runId), source: sourceFile };
   } finally {
     await server.close();
   }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { loadConfiguration, runCucumber } from '@cucumber/cucumber/api';
@@ -13,11 +13,13 @@ import {
   countRules,
   exitCodeFor,
   gradeRules,
+  clientRunsOf,
   markExpectedFailures,
   scenariosFromMessages,
   verdictOf,
 } from '../grader/results.ts';
 import { type ConformanceReport, consoleSummary, writeReports } from '../grader/reports.ts';
+import { type ReproductionContext, withReproductions } from '../grader/reproduction.ts';
 import { type Transport, undiciTransport } from '../http/transport.ts';
 import { DEFAULT_ANSWER_BUDGET_MS, KIT_ERROR_MEDIA_TYPE } from '../probe/budget.ts';
 import type { ServerDepth, ServerTarget } from '../probe/probe.ts';
@@ -245,10 +247,24 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
 
   // Every report derives from the message stream Cucumber wrote, not from what this process saw live.
   const scenarios = scenariosFromMessages(await readFile(join(reportDir, 'messages.ndjson'), 'utf8'));
-  const rules = markExpectedFailures(
+  const graded = markExpectedFailures(
     gradeRules([...(gradesClient ? rulesFor('client') : []), ...(gradesServer ? rulesFor('server') : [])], scenarios),
     new Set(options.expectedFailures ?? []),
   );
+  const reproduction: ReproductionContext = {
+    installed: basename(process.argv[1] ?? '').startsWith('box-upload-'),
+    serverScript: relative(process.cwd(), join(KIT_ROOT, 'bin', 'box-upload-server.mjs')),
+    clientCommand: options.clientCommand,
+    server: options.server
+      ? { kind: 'remote', baseUrl: options.server.baseUrl, folderId: options.server.folderId, apiBaseUrl: options.server.apiBaseUrl }
+      : options.replay !== undefined
+        ? { kind: 'replay', dir: options.replay }
+        : { kind: 'embedded' },
+    partSize: options.partSize,
+    intercept: options.intercept,
+    secrets: [worldParameters.token, ...(server ? [server.target.token] : [])],
+  };
+  const rules = withReproductions(graded, scenarios, clientRunsOf(scenarios), reproduction);
   const clientName = options.clientCommand ?? 'reference uploader (in-process)';
   const report: ConformanceReport = {
     kit,

@@ -5,7 +5,8 @@ import { jsonMismatch } from '../src/grader/json-expect.ts';
 import { refusalProblem, statusProblem } from '../src/grader/server-checks.ts';
 import { judgeServerExchanges } from '../src/grader/server-findings.ts';
 import { describeResponse } from '../src/http/transport.ts';
-import { describeExpectation } from '../src/probe/exchange.ts';
+import { describeExpectation, reproductionRequestsOf } from '../src/probe/exchange.ts';
+import { SERVER_REPRODUCTION_MEDIA_TYPE, type ServerReproductionAttachment } from '../src/grader/reproduction.ts';
 import { serverTarget } from '../src/kit/server-target.ts';
 import { GaveUpWaiting, KIT_ERROR_MEDIA_TYPE } from '../src/probe/budget.ts';
 import { runProbeSpace } from '../src/probe/cases.ts';
@@ -105,6 +106,10 @@ After({ tags: '@server', timeout: -1 }, async function (this: KitWorld) {
       ...(exchange.label === undefined ? {} : { label: exchange.label }),
     }));
     this.attach(JSON.stringify(evidence), SERVER_EXCHANGES_MEDIA_TYPE);
+  }
+  if (exchanges.length > 0) {
+    const reproduction: ServerReproductionAttachment = { run: scenario.name, requests: reproductionRequestsOf(exchanges) };
+    this.attach(JSON.stringify(reproduction), SERVER_REPRODUCTION_MEDIA_TYPE);
   }
   const findings: FindingsAttachment = { findings: findingsOf(scenario), blocked: scenario.blocked };
   if (findings.findings.length > 0 || findings.blocked.length > 0) this.attach(JSON.stringify(findings), FINDINGS_MEDIA_TYPE);
@@ -248,6 +253,11 @@ serverStep(Then, '{word} held in every generated sequence', function (scenario, 
   const example = outcome.counterexample;
   if (!example) return;
   scenario.findings.push(...example.findings);
+  const [first] = example.findings;
+  if (first) {
+    const reproduction: ServerReproductionAttachment = { run: first.run, requests: reproductionRequestsOf(example.exchanges) };
+    this.attach(JSON.stringify(reproduction), SERVER_REPRODUCTION_MEDIA_TYPE);
+  }
   const broken = example.findings.find((finding) => finding.rule === rule);
   if (broken) throw new Error(`${broken.message} [${broken.run}; fast-check path ${example.path}]`);
 });

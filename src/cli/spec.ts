@@ -3,6 +3,8 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { KIT_ROOT } from '../kit/conformance.ts';
 import { type ProbeSpaceView, renderSpec, specInput } from '../kit/spec.ts';
+import { SERVER_PROBE_SPACES } from '../probe/spaces.ts';
+import { SERVER_RULE_IDS } from '../protocol/rules.ts';
 import { parseCommandLine } from './args.ts';
 
 const USAGE = `Usage: npm run spec
@@ -12,8 +14,14 @@ runs: docs/spec.html (one self-contained page), docs/spec.md, and schema/rules.j
 
 /** The server probe spaces the page shows as tables (the staleness test renders with the same list). */
 export function specProbeSpaces(): ProbeSpaceView[] {
-  // PROBE-SPACES: the lead wires src/probe/spaces.ts here
-  return [];
+  return SERVER_RULE_IDS.map((rule) => {
+    const space = SERVER_PROBE_SPACES[rule];
+    return {
+      rule,
+      dimensions: space.dimensions.map((dimension) => ({ name: dimension.name, values: [...dimension.values] })),
+      cases: space.cases.map((probeCase) => ({ ...probeCase, values: { ...probeCase.values } })),
+    };
+  });
 }
 
 /** The files `npm run spec` writes, by path relative to the kit's root. */

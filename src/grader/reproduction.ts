@@ -31,6 +31,8 @@ export interface ServerReproductionRequest {
   answered: string;
   /** Which credentials the request carried; 'token' when absent. A wrong token is the kit's own invention, kept as sent. */
   credentials?: 'token' | 'wrong' | 'none';
+  /** The upload session the request is about (a create: the session it opened): a reproduction keeps the finding's session only. */
+  session?: string;
 }
 
 export interface ServerReproductionStep {
@@ -268,7 +270,9 @@ export function reproductionOf(
   const where = finding?.run ?? failedScenario?.name ?? '';
   // Up to the last request the finding names: the sequence that brings the server to the answer that broke the rule.
   const last = finding && finding.requests.length > 0 ? Math.max(...finding.requests) : Number.POSITIVE_INFINITY;
-  const requests = serverRequestsOf(where, scenarios)?.filter((request) => request.index <= last);
+  const all = serverRequestsOf(where, scenarios);
+  const session = all?.find((request) => request.index === last)?.session;
+  const requests = all?.filter((request) => request.index <= last && (session === undefined || request.session === session));
   const exchanges = serverExchangesOf(where, scenarios);
   const culprits = finding && finding.requests.length > 0 ? finding.requests.map((index) => exchanges[index]) : exchanges.slice(-1);
   const observed = culprits

@@ -100,3 +100,30 @@ export function describeExpectation(expect: Expectation): string {
       return 'any answer';
   }
 }
+
+/** The exchanges as a reproduction's requests (src/grader/reproduction.ts): as sent, the token already `$TOKEN`. */
+export function reproductionRequestsOf(exchanges: readonly ProbeExchange[]) {
+  return exchanges.map((exchange) => {
+    const created = exchange.method === 'POST' && exchange.session === undefined ? (exchange.response?.body as { id?: unknown } | undefined)?.id : undefined;
+    const session = exchange.session ?? (typeof created === 'string' ? created : undefined);
+    const body =
+      exchange.sent.json !== undefined
+        ? { kind: 'json' as const, text: exchange.sent.json }
+        : exchange.sent.bytes !== undefined
+          ? { kind: 'bytes' as const, length: exchange.body.length, sha1: exchange.body.sha1, how: exchange.sent.bytes }
+          : { kind: 'none' as const };
+    return {
+      index: exchange.index,
+      method: exchange.method,
+      url: exchange.url,
+      headers: { ...exchange.sent.headers },
+      body,
+      expected: describeExpectation(exchange.expect),
+      answered: exchange.response
+        ? `HTTP ${exchange.response.status}${typeof (exchange.response.body as { code?: unknown } | undefined)?.code === 'string' ? ` ${(exchange.response.body as { code: string }).code}` : ''}`
+        : (exchange.hung?.reason ?? `no answer: ${exchange.failure ?? ''}`),
+      credentials: exchange.credentials === 'token' ? ('token' as const) : exchange.credentials === 'none' ? ('none' as const) : ('wrong' as const),
+      ...(session === undefined ? {} : { session }),
+    };
+  });
+}

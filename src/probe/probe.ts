@@ -535,6 +535,7 @@ export class ServerProbe {
       headers: present,
       body,
       bodySha1: sha1.toString('hex'),
+      bytes: `${body.length} bytes sent for bytes ${range.lo}-${range.hi}; the file's bytes are seededBytes("${file.seed}", offset, length) (src/protocol/seeded-bytes.ts)`,
       credentials,
       session: file.session.id,
       expect: expect ?? (credentials !== 'token' ? AUTH_REFUSAL : this.#partExpectation(file, range)),

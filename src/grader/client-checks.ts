@@ -60,7 +60,12 @@ export interface ClientRun {
   exit: { code: number | null; timedOut: boolean };
   /** The file the server stored for a 201 commit, as the server hashed it. */
   stored?: { size: number; sha1: string };
+  /** Hex SHA-1 of the source file's bytes at each range a part body was sent for, by `lo-hi` (src/kit/range-digests.ts). */
+  rangeSha1?: Readonly<Record<string, string>>;
 }
+
+/** The key of a byte range in ClientRun.rangeSha1. */
+export const rangeKey = (lo: number, hi: number) => `${lo}-${hi}`;
 
 /** One observation before it is tied to a rule and a run. */
 interface Draft {
@@ -272,6 +277,9 @@ const CLIENT_CHECKS: Readonly<Record<ClientRuleId, Check>> = {
       if (!bodyFullyRead(part)) return part.requestBody.truncated ? `${where}: the body is longer than the ${rangeSize(range)} bytes of "${value}"` : undefined;
       if (part.requestBody.length !== rangeSize(range))
         return `${where}: Content-Range "${value}" announces ${rangeSize(range)} bytes, the body has ${part.requestBody.length}`;
+      const expected = view.run.rangeSha1?.[rangeKey(range.lo, range.hi)];
+      if (expected !== undefined && expected !== part.requestBody.sha1)
+        return `${where}: the body is not the file's bytes ${range.lo}-${range.hi} (SHA-1 ${part.requestBody.sha1}, the file's bytes there ${expected})`;
       return undefined;
     }),
 
@@ -578,6 +586,15 @@ const CLIENT_CHECKS: Readonly<Record<ClientRuleId, Check>> = {
   'C-RECOVER-STORED': (view) => {
     if (view.storedDespiteFailure.length === 0) return notApplicable('no part was stored although its answer failed');
     const { run } = view;
+    // A stored part that is not the file's bytes at its range: no commit gives the file, and C-RANGE-FORMAT names the part.
+    const wrongBytes = view.storedDespiteFailure.find(({ record }) => {
+      const fileBytes = run.rangeSha1?.[rangeKey(record.offset, record.offset + record.size - 1)];
+      return fileBytes !== undefined && fileBytes !== record.sha1;
+    });
+    if (wrongBytes)
+      return unobserved(
+        `the server stored ${describeExchange(wrongBytes.exchange)} as ${JSON.stringify(wrongBytes.record)}, not the file's bytes at that range`,
+      );
     const drafts: Draft[] = [];
     let unseen: string | undefined;
     for (const { exchange: failed, record } of view.storedDespiteFailure) {
@@ -700,6 +717,33 @@ function singleRequestUpload(run: ClientRun): Exchange | undefined {
 /** Rules a single-request upload still shows: the token it sent, and whether its exit code told the truth. */
 const JUDGED_WITHOUT_A_SESSION: ReadonlySet<ClientRuleId> = new Set<ClientRuleId>(['C-AUTH', 'C-SUCCESS-HONEST']);
 
+/**
+ * Refusals no finding on the refused request itself explains, traced to what caused them: the earliest
+ * request of the same session with a finding, whether the server accepted it or not (a create that
+ * declared the wrong file_size is accepted, and the parts that follow it are refused for it). Every rule
+ * with a finding on that request explains the stop.
+ */
+function causesOfRefusals(
+  traffic: readonly Exchange[],
+  refusals: readonly Exchange[],
+  observations: ReadonlyMap<ClientRuleId, Observation>,
+): Map<ClientRuleId, Draft> {
+  const drafts = [...observations].flatMap(([id, observation]) =>
+    observation.kind === 'observed' ? observation.drafts.flatMap((draft) => (draft.about === undefined ? [] : [{ id, draft, about: draft.about }])) : [],
+  );
+  const explained = new Set(drafts.map(({ about }) => about));
+  const bySeq = new Map(traffic.map((exchange) => [exchange.seq, exchange]));
+  const causes = new Map<ClientRuleId, Draft>();
+  for (const refusal of refusals) {
+    if (explained.has(refusal.seq)) continue;
+    const earlier = drafts.filter(({ about }) => about < refusal.seq && bySeq.get(about)?.sessionId === refusal.sessionId);
+    if (earlier.length === 0) continue;
+    const earliest = Math.min(...earlier.map(({ about }) => about));
+    for (const { id, draft, about } of earlier) if (about === earliest && !causes.has(id)) causes.set(id, draft);
+  }
+  return causes;
+}
+
 export function judgeRun(run: ClientRun, runId: string): RunJudgement {
   const unfired = unfiredFaults(run);
   const single = singleRequestUpload(run);
@@ -732,6 +776,7 @@ export function judgeRun(run: ClientRun, runId: string): RunJudgement {
     const stopping = observation.drafts.find((draft) => draft.stops === true || (draft.about !== undefined && refused.has(draft.about)));
     if (stopping) stoppers.set(id, stopping);
   }
+  for (const [id, draft] of causesOfRefusals(run.traffic, refusals, observations)) if (!stoppers.has(id)) stoppers.set(id, draft);
   const finding = (rule: ClientRuleId, draft: Draft): Finding => ({ rule, run: runId, requests: draft.requests, message: draft.message });
   const verdicts = {} as Record<ClientRuleId, RunVerdict>;
   for (const [id, observation] of observations) {

@@ -89,6 +89,29 @@ export const DEFECTS: readonly { defect: string; breaks: string[]; blocked?: str
   { defect: 'no-recover', breaks: ['C-RECOVER-STORED'], blocked: [] },
   // Looks up "Retry-After" with exact case: the 429s on the create and the commit are retried at once.
   { defect: 'exact-case-retry-after', breaks: ['C-RATE-LIMIT'], blocked: [] },
+  // Issue 21. Waits 2 s after every 429, whatever retry-after says: the 6-second waits are cut short.
+  { defect: 'fixed-429-wait', breaks: ['C-RATE-LIMIT', 'C-RETRY'], blocked: [] },
+  // Declares file_size one byte short; the server accepts the create and refuses every part for it, so
+  // what the parts would have shown is blocked by C-CREATE, not failed.
+  {
+    defect: 'size-one-short',
+    breaks: ['C-CREATE'],
+    blocked: [
+      'C-COVERAGE',
+      'C-PARALLEL-MIN',
+      'C-RETRY',
+      'C-RETRY-FIRST',
+      'C-OVERLAP-NOT-PERSISTED',
+      'C-COMMIT-PARTS',
+      'C-COMMIT-SORTED',
+      'C-COMMIT-DIGEST',
+      'C-COMMIT-RETRY-AFTER',
+      'C-RECOVER-STORED',
+    ],
+  },
+  // The first two parts' bodies swapped (right lengths, other bytes): stored, then the commit is refused
+  // for its digest; what that stopped is blocked by C-RANGE-FORMAT.
+  { defect: 'swapped-bodies', breaks: ['C-RANGE-FORMAT'], blocked: ['C-RECOVER-STORED', 'C-RETRY'] },
 ];
 
 export const MINIMAL_SERVER = 'test/fixtures/servers/minimal-server.mjs';

@@ -19,7 +19,7 @@ import {
   SLOW_SERVER_MS,
 } from '../protocol/rules.ts';
 import { type FaultInstruction, type FaultReportEntry, describeFault, persists } from '../server/faults.ts';
-import type { Exchange } from '../server/recorder.ts';
+import { type Exchange, responseHeader } from '../server/recorder.ts';
 import type { BlockedRule, Finding, FindingsAttachment } from './findings.ts';
 import { inFlight } from './in-flight.ts';
 import {
@@ -212,7 +212,7 @@ function serverAnswersSlowly(run: ClientRun): boolean {
 
 const plansPartFailures = (run: ClientRun) => run.faults.some(({ instruction }) => instruction.op === 'part' && instruction.action.kind !== 'delay');
 
-const retryAfterOf = (exchange: Exchange) => Number(exchange.responseHeaders['retry-after'] ?? 0);
+const retryAfterOf = (exchange: Exchange) => Number(responseHeader(exchange, 'retry-after') ?? 0);
 
 type Check = (view: RunView) => Observation;
 
@@ -312,7 +312,8 @@ const CLIENT_CHECKS: Readonly<Record<ClientRuleId, Check>> = {
     judgeParts(view, (part) => {
       const where = describeExchange(part);
       const parsed = parseDigest(header(part, 'digest'));
-      if (!parsed.ok) return `${where}: ${parsed.reason}`;
+      const refused = part.parserRefused ? `; the server's HTTP parser refused the request (${part.parserRefused.reason})` : '';
+      if (!parsed.ok) return `${where}: ${parsed.reason}${refused}`;
       if (bodyFullyRead(part) && parsed.value.toString('hex') !== part.requestBody.sha1) {
         return `${where}: Digest sha=${parsed.value.toString('base64')} is not the SHA-1 of the body (${Buffer.from(part.requestBody.sha1, 'hex').toString('base64')})`;
       }

@@ -50,6 +50,15 @@ describe('the kit end to end', () => {
     assert.equal(code, 0);
   });
 
+  test('a client that finds retry-after in any letter case and waits it is conformant on every rule that judges a wait', async () => {
+    const tags = '@C-RETRY or @C-RETRY-FIRST or @C-RATE-LIMIT or @C-COMMIT-RETRY-AFTER';
+    const { code, report } = await runKit(['--client', `${MINIMAL_CLIENT} --variant any-case-retry-after`, '--tags', tags]);
+    assert.deepEqual(failedRules(report), []);
+    assert.deepEqual(rulesWithStatus(report, 'blocked'), []);
+    assert.deepEqual(rulesWithStatus(report, 'passed'), ['C-COMMIT-RETRY-AFTER', 'C-RATE-LIMIT', 'C-RETRY', 'C-RETRY-FIRST']);
+    assert.equal(code, 0);
+  });
+
   test('--tags narrows the run; rules left out are skipped, never passed', async () => {
     const { code, report } = await runKit(['--tags', '@C-DIGEST']);
     assert.equal(code, 0);

@@ -71,7 +71,7 @@ const RULE_STEPS: Readonly<Record<ClientRuleId, string>> = {
   'C-CREATE': "the client opened the session with POST /files/upload_sessions, naming the folder, the file name and the file's exact size",
   'C-AUTH': 'every request carried "Authorization: Bearer" and the token it was given',
   'C-PART-SIZE': 'every part but the last had exactly part_size bytes, and the last 1 to part_size bytes',
-  'C-RANGE-FORMAT': 'every part carried "Content-Range: bytes <lo>-<hi>/<total>" and a body of hi-lo+1 bytes',
+  'C-RANGE-FORMAT': 'every part carried "Content-Range: bytes <lo>-<hi>/<total>" and a body of hi-lo+1 bytes, the file\'s bytes lo to hi',
   'C-RANGE-ALIGN': 'every part started at a multiple of part_size',
   'C-RANGE-UPPER': 'every part but the last ended at its offset plus part_size minus 1, and the last at the file size minus 1',
   'C-RANGE-TOTAL': 'every Content-Range gave the file size as its total',

@@ -734,9 +734,11 @@ function causesOfRefusals(
   );
   const explained = new Set(drafts.map(({ about }) => about));
   const bySeq = new Map(traffic.map((exchange) => [exchange.seq, exchange]));
+  const stored = storedDespiteFailure(traffic);
   const causes = new Map<ClientRuleId, Draft>();
   for (const refusal of refusals) {
-    if (explained.has(refusal.seq)) continue;
+    // A resend refused because the server kept the failed attempt is the fault's doing (C-RECOVER-STORED's situation).
+    if (explained.has(refusal.seq) || refusedForStoredPart(refusal, stored)) continue;
     const earlier = drafts.filter(({ about }) => about < refusal.seq && bySeq.get(about)?.sessionId === refusal.sessionId);
     if (earlier.length === 0) continue;
     const earliest = Math.min(...earlier.map(({ about }) => about));

@@ -124,7 +124,7 @@ function clientExchangeText(exchange: TimelineExchange): string {
     // What arrived, as it arrived: the line breaks and control characters that made the parser refuse it, spelled out.
     const raw = exchange.parserRefused.head
       .split('\n')
-      .map((line) => JSON.stringify(`${line}\n`).slice(1, -1))
+      .map((line, index, lines) => JSON.stringify(index < lines.length - 1 ? `${line}\n` : line).slice(1, -1))
       .join('\n');
     return `request #${exchange.seq} at ${exchange.startMs} ms, refused by the server's HTTP parser: ${exchange.parserRefused.reason}\nthe head as received:\n${raw}\n\n→ HTTP ${exchange.status} at ${exchange.endMs} ms${Object.entries(
       exchange.responseHeaders ?? {},

@@ -11,79 +11,20 @@ import {
   PARALLEL_MIN_MEAN,
   RETRY_FIRST_TOLERANCE_MS,
 } from '../src/protocol/rules.ts';
-import type { FaultAction } from '../src/server/faults.ts';
+import { SITUATIONS } from '../src/kit/situations.ts';
 import { describeProxyLog } from '../src/intercept/evidence.ts';
 import { SILENT_RUN_MEDIA_TYPE, silentRunAttachment } from '../src/kit/silent-client.ts';
 import type { KitWorld } from './support/world.ts';
 
 // --part-size replaces the scenario's own part size; every file below is described in parts of it.
-Given('the server cuts files into parts of {int} bytes', function (this: KitWorld, partSize: number) {
-  this.setup.partSize = this.parameters.partSize ?? partSize;
-});
-
-Given('a file of {int} bytes', function (this: KitWorld, size: number) {
-  this.setup.fileSize = size;
-});
-Given('a file of {int} parts', function (this: KitWorld, parts: number) {
-  this.setup.fileSize = parts * this.setup.partSize;
-});
-Given('a file of exactly {int} parts', function (this: KitWorld, parts: number) {
-  this.setup.fileSize = parts * this.setup.partSize;
-});
-Given(/^a file of (\d+) parts and (\d+) bytes?$/, function (this: KitWorld, parts: string, bytes: string) {
-  this.setup.fileSize = Number(parts) * this.setup.partSize + Number(bytes);
-});
-
-Given('the server answers every part after {int} ms', function (this: KitWorld, ms: number) {
-  this.setup.faults.push({ op: 'part', action: { kind: 'delay', ms } });
-});
-
-const firstAttemptOf = (world: KitWorld, part: number, action: FaultAction) => world.setup.faults.push({ op: 'part', part, attempt: 1, action });
-
-Given(/^the server answers part (\d+)'s first attempt with (5\d\d) after (\d+) ms$/, function (this: KitWorld, part: string, status: string, ms: string) {
-  firstAttemptOf(this, Number(part), { kind: 'error', status: Number(status), afterMs: Number(ms) });
-});
-Given(
-  /^the server answers part (\d+)'s first attempt with 429 and Retry-After (\d+) after (\d+) ms$/,
-  function (this: KitWorld, part: string, seconds: string, ms: string) {
-    firstAttemptOf(this, Number(part), { kind: 'rate-limit', retryAfter: Number(seconds), afterMs: Number(ms) });
-  },
-);
-Given(/^the server answers part (\d+)'s first attempt with range_overlaps_existing_part after (\d+) ms$/, function (this: KitWorld, part: string, ms: string) {
-  firstAttemptOf(this, Number(part), { kind: 'overlap', afterMs: Number(ms) });
-});
-Given(/^the server drops the connection halfway through part (\d+)'s first attempt$/, function (this: KitWorld, part: string) {
-  firstAttemptOf(this, Number(part), { kind: 'drop' });
-});
-Given('the server answers the first {int} commits with 202 and Retry-After {int}', function (this: KitWorld, count: number, seconds: number) {
-  for (let attempt = 1; attempt <= count; attempt++) this.setup.faults.push({ op: 'commit', attempt, action: { kind: 'retry-later', retryAfter: seconds } });
-});
-// Failures real uploaders met in production (issue 12): features/client/08-production-faults.feature.
-Given(/^the server stores part (\d+)'s first attempt, then answers it with (5\d\d)$/, function (this: KitWorld, part: string, status: string) {
-  firstAttemptOf(this, Number(part), { kind: 'error', status: Number(status), persist: true });
-});
-Given(/^the server stores part (\d+)'s first attempt, then drops the connection without an answer$/, function (this: KitWorld, part: string) {
-  firstAttemptOf(this, Number(part), { kind: 'drop', persist: true });
-});
-Given('the server answers the first create with 429 and Retry-After {int}', function (this: KitWorld, seconds: number) {
-  this.setup.faults.push({ op: 'create', attempt: 1, action: { kind: 'rate-limit', retryAfter: seconds } });
-});
-Given('the server answers the first commit with 429 and Retry-After {int}', function (this: KitWorld, seconds: number) {
-  this.setup.faults.push({ op: 'commit', attempt: 1, action: { kind: 'rate-limit', retryAfter: seconds } });
-});
-Given(/^the server answers the (first|second) commit with 400 parts_mismatch$/, function (this: KitWorld, which: string) {
-  this.setup.faults.push({ op: 'commit', attempt: which === 'first' ? 1 : 2, action: { kind: 'parts-mismatch' } });
-});
-Given('a sparse file of {int} GiB and {int} bytes', function (this: KitWorld, gib: number, bytes: number) {
-  this.setup.fileSize = gib * 2 ** 30 + bytes;
-  this.setup.sparseSource = true;
-});
-Given('the server keeps parts of zeros as their size and SHA-1 only', function (this: KitWorld) {
-  this.setup.sparseParts = true;
-});
-Given(/^the server answers every commit with (\d{3}) (\w+)$/, function (this: KitWorld, status: string, code: string) {
-  this.setup.faults.push({ op: 'commit', action: { kind: 'error', status: Number(status), code } });
-});
+for (const { pattern, apply } of SITUATIONS) {
+  const step = function (this: KitWorld, ...args: string[]) {
+    apply(this.setup, args, this.parameters.partSize);
+  };
+  // Cucumber checks a step function's arity against the pattern's groups; a rest parameter has none.
+  const groups = (new RegExp(`${pattern.source}|`).exec('')?.length ?? 1) - 1;
+  Given(pattern, Object.defineProperty(step, 'length', { value: groups }));
+}
 
 // No Cucumber time limit here: every adapter kills the client at the run's own --timeout.
 When('the client uploads the file', { timeout: -1 }, async function (this: KitWorld) {
@@ -132,7 +73,7 @@ const RULE_STEPS: Readonly<Record<ClientRuleId, string>> = {
   'C-CREATE': "the client opened the session with POST /files/upload_sessions, naming the folder, the file name and the file's exact size",
   'C-AUTH': 'every request carried "Authorization: Bearer" and the token it was given',
   'C-PART-SIZE': 'every part but the last had exactly part_size bytes, and the last 1 to part_size bytes',
-  'C-RANGE-FORMAT': 'every part carried "Content-Range: bytes <lo>-<hi>/<total>" and a body of hi-lo+1 bytes',
+  'C-RANGE-FORMAT': 'every part carried "Content-Range: bytes <lo>-<hi>/<total>" and a body of hi-lo+1 bytes, the file\'s bytes lo to hi',
   'C-RANGE-ALIGN': 'every part started at a multiple of part_size',
   'C-RANGE-UPPER': 'every part but the last ended at its offset plus part_size minus 1, and the last at the file size minus 1',
   'C-RANGE-TOTAL': 'every Content-Range gave the file size as its total',

@@ -46,7 +46,8 @@ test('conformance.html renders the matrix, the exchange that broke a rule and th
     assert.ok((await culprits.count()) >= 2);
     assert.match(
       (await culprits.first().textContent()) ?? '',
-      /request #\d+ .*\nPUT \/api\/2\.0\/files\/upload_sessions\/\w+\n[\s\S]*authorization: Bearer <redacted>[\s\S]*→ HTTP (503|429)/,
+      // The answer's headers follow it, named as the server sent them.
+      /request #\d+ .*\nPUT \/api\/2\.0\/files\/upload_sessions\/\w+\n[\s\S]*authorization: Bearer <redacted>[\s\S]*→ HTTP (503|429) at [\d.]+ ms\nbox-request-id: \w+/,
     );
     assert.ok(await culprits.first().isVisible());
 

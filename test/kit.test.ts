@@ -50,6 +50,26 @@ describe('the kit end to end', () => {
     assert.equal(code, 0);
   });
 
+  test('a client that finds retry-after in any letter case and waits it is conformant on every rule that judges a wait', async () => {
+    const tags = '@C-RETRY or @C-RETRY-FIRST or @C-RATE-LIMIT or @C-COMMIT-RETRY-AFTER';
+    const { code, report } = await runKit(['--client', `${MINIMAL_CLIENT} --variant any-case-retry-after`, '--tags', tags]);
+    assert.deepEqual(failedRules(report), []);
+    assert.deepEqual(rulesWithStatus(report, 'blocked'), []);
+    assert.deepEqual(rulesWithStatus(report, 'passed'), ['C-COMMIT-RETRY-AFTER', 'C-RATE-LIMIT', 'C-RETRY', 'C-RETRY-FIRST']);
+    assert.equal(code, 0);
+  });
+
+  test('a part the HTTP parser refused is in the evidence: its raw head (token scrubbed, the bare CR spelled out), the reason, and the answer with its headers', async () => {
+    const { report, reportDir } = await runKit(['--client', `${MINIMAL_CLIENT} --defect cr-in-digest`, '--tags', '@C-DIGEST']);
+    assert.deepEqual(failedRules(report), ['C-DIGEST']);
+    const html = await readFile(join(reportDir, 'conformance.html'), 'utf8');
+    const section = html.slice(html.indexOf('id="failed-C-DIGEST"'));
+    assert.match(section, /refused by the server&#39;s HTTP parser: The request could not be parsed: .*\(HPE_\w+\)/);
+    assert.match(section, /authorization: Bearer &lt;redacted&gt;\\r\\n/);
+    assert.match(section, /digest: sha=[\w+/]+\\r[\w+/=]+\\r\\n/);
+    assert.match(section, /→ HTTP 400 at [\d.]+ ms\ncontent-type: application\/json\n[\s\S]*box-request-id: \w+/);
+  });
+
   test('--tags narrows the run; rules left out are skipped, never passed', async () => {
     const { code, report } = await runKit(['--tags', '@C-DIGEST']);
     assert.equal(code, 0);

@@ -28,7 +28,7 @@ Feature: Cutting the file into parts and labelling each with its byte range
     # Upload Part › Content Range: "bytes <lower>-<higher>/<total>"
     Given a file of <file>
     When the client uploads the file
-    Then every part carried "Content-Range: bytes <lo>-<hi>/<total>" and a body of hi-lo+1 bytes
+    Then every part carried "Content-Range: bytes <lo>-<hi>/<total>" and a body of hi-lo+1 bytes, the file's bytes lo to hi
 
     Examples:
       | file               |

@@ -51,7 +51,9 @@ Feature: Committing the session with the kept part records and the whole file's 
   @C-COMMIT-RETRY-AFTER @MUST @client
   Scenario: A 202 commit answer is waited out, then the commit is sent again
     Given a file of 3 parts and 1 byte
-    And the server answers the first 2 commits with 202 and Retry-After 1
+    # 6 seconds, longer than an SDK's own backoff: only a client that reads retry-after waits so long.
+    And the server answers the first commit with 202 and Retry-After 6
+    And the server answers the second commit with 202 and Retry-After 1
     When the client uploads the file
     Then after each 202 the client waited at least Retry-After seconds and committed again
 

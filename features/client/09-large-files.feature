@@ -26,7 +26,7 @@ Feature: Files past 4 GiB, and exact multiples of the part sizes Box hands out
     And a sparse file of 4 GiB and 1048577 bytes
     And the server keeps parts of zeros as their size and SHA-1 only
     When the client uploads the file
-    Then every part carried "Content-Range: bytes <lo>-<hi>/<total>" and a body of hi-lo+1 bytes
+    Then every part carried "Content-Range: bytes <lo>-<hi>/<total>" and a body of hi-lo+1 bytes, the file's bytes lo to hi
 
   @C-RANGE-ALIGN @MUST @client
   Scenario: Parts past 2 GiB and 4 GiB start on multiples of part_size

@@ -29,6 +29,10 @@ export interface TimelineExchange {
   fault?: string;
   requestHeaders: Record<string, string>;
   requestBody: { length: number; sha1: string; json?: unknown };
+  /** Refused by the server's HTTP parser: why, and the raw head as received (credentials scrubbed). */
+  parserRefused?: { reason: string; head: string };
+  /** Names as the server sent them. Absent in attachments written before the kit recorded them. */
+  responseHeaders?: Record<string, string>;
   responseBody?: unknown;
 }
 
@@ -82,6 +86,8 @@ export function clientRunAttachment(runId: string, run: ClientRun, source: Clien
         fault: exchange.fault?.description,
         requestHeaders: exchange.requestHeaders,
         requestBody: { length: exchange.requestBody.length, sha1: exchange.requestBody.sha1, json: exchange.requestBody.json },
+        parserRefused: exchange.parserRefused,
+        responseHeaders: exchange.responseHeaders,
         responseBody: exchange.responseBody,
       };
     }),

@@ -19,7 +19,7 @@ import {
   SLOW_SERVER_MS,
 } from '../protocol/rules.ts';
 import { type FaultInstruction, type FaultReportEntry, describeFault, persists } from '../server/faults.ts';
-import type { Exchange } from '../server/recorder.ts';
+import { type Exchange, responseHeader } from '../server/recorder.ts';
 import type { BlockedRule, Finding, FindingsAttachment } from './findings.ts';
 import { inFlight } from './in-flight.ts';
 import {
@@ -60,7 +60,12 @@ export interface ClientRun {
   exit: { code: number | null; timedOut: boolean };
   /** The file the server stored for a 201 commit, as the server hashed it. */
   stored?: { size: number; sha1: string };
+  /** Hex SHA-1 of the source file's bytes at each range a part body was sent for, by `lo-hi` (src/kit/range-digests.ts). */
+  rangeSha1?: Readonly<Record<string, string>>;
 }
+
+/** The key of a byte range in ClientRun.rangeSha1. */
+export const rangeKey = (lo: number, hi: number) => `${lo}-${hi}`;
 
 /** One observation before it is tied to a rule and a run. */
 interface Draft {
@@ -207,7 +212,7 @@ function serverAnswersSlowly(run: ClientRun): boolean {
 
 const plansPartFailures = (run: ClientRun) => run.faults.some(({ instruction }) => instruction.op === 'part' && instruction.action.kind !== 'delay');
 
-const retryAfterOf = (exchange: Exchange) => Number(exchange.responseHeaders['retry-after'] ?? 0);
+const retryAfterOf = (exchange: Exchange) => Number(responseHeader(exchange, 'retry-after') ?? 0);
 
 type Check = (view: RunView) => Observation;
 
@@ -272,6 +277,9 @@ const CLIENT_CHECKS: Readonly<Record<ClientRuleId, Check>> = {
       if (!bodyFullyRead(part)) return part.requestBody.truncated ? `${where}: the body is longer than the ${rangeSize(range)} bytes of "${value}"` : undefined;
       if (part.requestBody.length !== rangeSize(range))
         return `${where}: Content-Range "${value}" announces ${rangeSize(range)} bytes, the body has ${part.requestBody.length}`;
+      const expected = view.run.rangeSha1?.[rangeKey(range.lo, range.hi)];
+      if (expected !== undefined && expected !== part.requestBody.sha1)
+        return `${where}: the body is not the file's bytes ${range.lo}-${range.hi} (SHA-1 ${part.requestBody.sha1}, the file's bytes there ${expected})`;
       return undefined;
     }),
 
@@ -304,7 +312,8 @@ const CLIENT_CHECKS: Readonly<Record<ClientRuleId, Check>> = {
     judgeParts(view, (part) => {
       const where = describeExchange(part);
       const parsed = parseDigest(header(part, 'digest'));
-      if (!parsed.ok) return `${where}: ${parsed.reason}`;
+      const refused = part.parserRefused ? `; the server's HTTP parser refused the request (${part.parserRefused.reason})` : '';
+      if (!parsed.ok) return `${where}: ${parsed.reason}${refused}`;
       if (bodyFullyRead(part) && parsed.value.toString('hex') !== part.requestBody.sha1) {
         return `${where}: Digest sha=${parsed.value.toString('base64')} is not the SHA-1 of the body (${Buffer.from(part.requestBody.sha1, 'hex').toString('base64')})`;
       }
@@ -578,6 +587,15 @@ const CLIENT_CHECKS: Readonly<Record<ClientRuleId, Check>> = {
   'C-RECOVER-STORED': (view) => {
     if (view.storedDespiteFailure.length === 0) return notApplicable('no part was stored although its answer failed');
     const { run } = view;
+    // A stored part that is not the file's bytes at its range: no commit gives the file, and C-RANGE-FORMAT names the part.
+    const wrongBytes = view.storedDespiteFailure.find(({ record }) => {
+      const fileBytes = run.rangeSha1?.[rangeKey(record.offset, record.offset + record.size - 1)];
+      return fileBytes !== undefined && fileBytes !== record.sha1;
+    });
+    if (wrongBytes)
+      return unobserved(
+        `the server stored ${describeExchange(wrongBytes.exchange)} as ${JSON.stringify(wrongBytes.record)}, not the file's bytes at that range`,
+      );
     const drafts: Draft[] = [];
     let unseen: string | undefined;
     for (const { exchange: failed, record } of view.storedDespiteFailure) {
@@ -700,6 +718,35 @@ function singleRequestUpload(run: ClientRun): Exchange | undefined {
 /** Rules a single-request upload still shows: the token it sent, and whether its exit code told the truth. */
 const JUDGED_WITHOUT_A_SESSION: ReadonlySet<ClientRuleId> = new Set<ClientRuleId>(['C-AUTH', 'C-SUCCESS-HONEST']);
 
+/**
+ * Refusals no finding on the refused request itself explains, traced to what caused them: the earliest
+ * request of the same session with a finding, whether the server accepted it or not (a create that
+ * declared the wrong file_size is accepted, and the parts that follow it are refused for it). Every rule
+ * with a finding on that request explains the stop.
+ */
+function causesOfRefusals(
+  traffic: readonly Exchange[],
+  refusals: readonly Exchange[],
+  observations: ReadonlyMap<ClientRuleId, Observation>,
+): Map<ClientRuleId, Draft> {
+  const drafts = [...observations].flatMap(([id, observation]) =>
+    observation.kind === 'observed' ? observation.drafts.flatMap((draft) => (draft.about === undefined ? [] : [{ id, draft, about: draft.about }])) : [],
+  );
+  const explained = new Set(drafts.map(({ about }) => about));
+  const bySeq = new Map(traffic.map((exchange) => [exchange.seq, exchange]));
+  const stored = storedDespiteFailure(traffic);
+  const causes = new Map<ClientRuleId, Draft>();
+  for (const refusal of refusals) {
+    // A resend refused because the server kept the failed attempt is the fault's doing (C-RECOVER-STORED's situation).
+    if (explained.has(refusal.seq) || refusedForStoredPart(refusal, stored)) continue;
+    const earlier = drafts.filter(({ about }) => about < refusal.seq && bySeq.get(about)?.sessionId === refusal.sessionId);
+    if (earlier.length === 0) continue;
+    const earliest = Math.min(...earlier.map(({ about }) => about));
+    for (const { id, draft, about } of earlier) if (about === earliest && !causes.has(id)) causes.set(id, draft);
+  }
+  return causes;
+}
+
 export function judgeRun(run: ClientRun, runId: string): RunJudgement {
   const unfired = unfiredFaults(run);
   const single = singleRequestUpload(run);
@@ -732,6 +779,7 @@ export function judgeRun(run: ClientRun, runId: string): RunJudgement {
     const stopping = observation.drafts.find((draft) => draft.stops === true || (draft.about !== undefined && refused.has(draft.about)));
     if (stopping) stoppers.set(id, stopping);
   }
+  for (const [id, draft] of causesOfRefusals(run.traffic, refusals, observations)) if (!stoppers.has(id)) stoppers.set(id, draft);
   const finding = (rule: ClientRuleId, draft: Draft): Finding => ({ rule, run: runId, requests: draft.requests, message: draft.message });
   const verdicts = {} as Record<ClientRuleId, RunVerdict>;
   for (const [id, observation] of observations) {

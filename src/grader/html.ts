@@ -138,13 +138,29 @@ function clientExchangeText(exchange: TimelineExchange): string {
   const headers = Object.entries(exchange.requestHeaders)
     .map(([name, value]) => `${name}: ${value}`)
     .join('\n');
+  if (exchange.parserRefused) {
+    // What arrived, as it arrived: the line breaks and control characters that made the parser refuse it, spelled out.
+    const raw = exchange.parserRefused.head
+      .split('\n')
+      .map((line, index, lines) => JSON.stringify(index < lines.length - 1 ? `${line}\n` : line).slice(1, -1))
+      .join('\n');
+    return `request #${exchange.seq} at ${exchange.startMs} ms, refused by the server's HTTP parser: ${exchange.parserRefused.reason}\nthe head as received:\n${raw}\n\n→ HTTP ${exchange.status} at ${exchange.endMs} ms${Object.entries(
+      exchange.responseHeaders ?? {},
+    )
+      .map(([name, value]) => `\n${name}: ${value}`)
+      .join('')}\n\n${JSON.stringify(exchange.responseBody, null, 2)}`;
+  }
   const body =
     exchange.requestBody.json !== undefined
       ? JSON.stringify(exchange.requestBody.json, null, 2)
       : `<${exchange.requestBody.length} bytes, SHA-1 ${exchange.requestBody.sha1}>`;
   const answer = exchange.dropped ? 'connection dropped by the server (injected fault)' : exchange.status === 0 ? 'no answer' : `HTTP ${exchange.status}`;
-  const response = exchange.responseBody === undefined ? '' : `\n${JSON.stringify(exchange.responseBody, null, 2)}`;
-  return `request #${exchange.seq} at ${exchange.startMs} ms${exchange.fault ? ` (fault: ${exchange.fault})` : ''}\n${exchange.method} ${exchange.url}\n${headers}\n\n${body}\n\n→ ${answer} at ${exchange.endMs} ms${response}`;
+  // Header names as the server sent them: a client that looks up "Retry-After" by exact case sees why here.
+  const responseHeaders = Object.entries(exchange.responseHeaders ?? {})
+    .map(([name, value]) => `\n${name}: ${value}`)
+    .join('');
+  const response = exchange.responseBody === undefined ? '' : `\n\n${JSON.stringify(exchange.responseBody, null, 2)}`;
+  return `request #${exchange.seq} at ${exchange.startMs} ms${exchange.fault ? ` (fault: ${exchange.fault})` : ''}\n${exchange.method} ${exchange.url}\n${headers}\n\n${body}\n\n→ ${answer} at ${exchange.endMs} ms${responseHeaders}${response}`;
 }
 
 function serverExchangeText(exchange: ServerExchangeAttachment): string {

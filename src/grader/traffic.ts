@@ -39,7 +39,8 @@ export function spanOf(range: ContentRange): Span {
 
 /** Whether the server read the whole body, so its length and SHA-1 describe what the client sent. */
 export function bodyFullyRead(exchange: Exchange): boolean {
-  return !exchange.dropped && !exchange.clientAborted && !exchange.requestBody.truncated;
+  // The parser refused the head: the body was never read.
+  return !exchange.dropped && !exchange.clientAborted && !exchange.requestBody.truncated && exchange.parserRefused === undefined;
 }
 
 export interface Acknowledgement {

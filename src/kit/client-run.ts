@@ -4,6 +4,7 @@ import { type ClientOutcome, type ClientUnderTest, KitError } from '../adapters/
 import { type ClientRun, type RunJudgement, judgeRun } from '../grader/client-checks.ts';
 import { startSimulatedServer } from '../server/app.ts';
 import type { FaultInstruction } from '../server/faults.ts';
+import { rangeDigests } from './range-digests.ts';
 import { writeSeededFile, writeSparseFile } from './source-file.ts';
 import { type ProxyLog, noRequestProblem } from '../intercept/evidence.ts';
 import type { Interceptor } from '../intercept/interceptor.ts';
@@ -121,6 +122,7 @@ export async function runClientOnce(client: ClientUnderTest, setup: RunSetup, co
       faults: server.faultReport(),
       exit: { code: outcome.exitCode, timedOut: outcome.timedOut },
       stored: stored ? { size: stored.entry.size, sha1: stored.entry.sha1 } : undefined,
+      rangeSha1: await rangeDigests(source.path, setup.fileSize, traffic),
     };
     const runId = runIdOf(setup);
     const sourceFile = { seed: fileSeedOf(context.seed, setup.fileSize), sparse: setup.sparseSource === true, sha1: source.sha1 };

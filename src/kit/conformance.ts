@@ -28,6 +28,7 @@ import { type Recording, readRecording, recordingTransport, writeRecording } fro
 import { startSimulatedServer } from '../server/app.ts';
 import { setServerTarget } from './server-target.ts';
 import { couldNotRunReason } from './silent-client.ts';
+import { clearPlannedScenarios, planScenario } from './situations.ts';
 import type { KitWorldParameters } from './world-parameters.ts';
 
 export const KIT_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -234,13 +235,27 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
       `  ${SYMBOL[scenario.status]} ${scenario.rules.join(' ').padEnd(24)} ${scenario.name}${scenario.status === 'failed' ? `\n      ${scenario.message}` : ''}`,
     ),
   );
+  // Every test case is announced before the first starts: the client steps start the runs that mostly wait early.
+  clearPlannedScenarios();
+  const pickles = new Map<string, string[]>();
+  const plan = (envelope: { pickle?: { id: string; steps?: readonly { text: string }[] }; testCase?: { pickleId: string } }) => {
+    if (envelope.pickle)
+      pickles.set(
+        envelope.pickle.id,
+        (envelope.pickle.steps ?? []).map((step) => step.text),
+      );
+    const steps = envelope.testCase && pickles.get(envelope.testCase.pickleId);
+    if (steps) planScenario(steps);
+  };
   const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
   let recordingPath: string | undefined;
   try {
-    await runCucumber(runConfiguration, { cwd: KIT_ROOT, stdout: discard, stderr: process.stderr }, (envelope) =>
-      collector.accept(envelope as CucumberEnvelope),
-    );
+    await runCucumber(runConfiguration, { cwd: KIT_ROOT, stdout: discard, stderr: process.stderr }, (envelope) => {
+      plan(envelope as Parameters<typeof plan>[0]);
+      collector.accept(envelope as CucumberEnvelope);
+    });
   } finally {
+    clearPlannedScenarios();
     setServerTarget(undefined);
     recordingPath = await server?.finish(kit);
   }

@@ -16,17 +16,20 @@ const BASE64_20_BYTES = /^[A-Za-z0-9+/]{27}=$/;
  * Finds the SHA-1 instance digest in a Digest header. Algorithm names are case-insensitive; other
  * algorithms may be listed beside it. The value must be canonical base64 of exactly 20 bytes.
  */
+/** A header value as text a report can show: control characters (a bare CR, a tab) spelled out, as JSON spells them. */
+const shown = (value: string) => [...value].map((char) => (char < ' ' || char === '\u007f' ? JSON.stringify(char).slice(1, -1) : char)).join('');
+
 export function parseDigest(header: string | undefined): Parsed<Buffer> {
   if (header === undefined || header.trim() === '') return { ok: false, reason: 'Digest header is missing' };
   const entries = header.split(',').map((entry) => entry.trim());
   const sha = entries.find((entry) => /^sha=/i.test(entry));
-  if (sha === undefined) return { ok: false, reason: `Digest "${header}" has no sha= entry` };
+  if (sha === undefined) return { ok: false, reason: `Digest "${shown(header)}" has no sha= entry` };
   const encoded = sha.slice(4);
   if (/^[0-9a-f]{40}$/i.test(encoded)) {
-    return { ok: false, reason: `Digest "${header}" carries the SHA-1 as hex; it must be base64 of the 20 raw bytes` };
+    return { ok: false, reason: `Digest "${shown(header)}" carries the SHA-1 as hex; it must be base64 of the 20 raw bytes` };
   }
   if (!BASE64_20_BYTES.test(encoded)) {
-    return { ok: false, reason: `Digest "${header}" is not base64 of a 20-byte SHA-1` };
+    return { ok: false, reason: `Digest "${shown(header)}" is not base64 of a 20-byte SHA-1` };
   }
   return { ok: true, value: Buffer.from(encoded, 'base64') };
 }

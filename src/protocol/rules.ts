@@ -174,7 +174,7 @@ const CLIENT_RULES = {
   },
   'C-RANGE-FORMAT': {
     level: 'MUST',
-    statement: 'sends Content-Range: bytes <lo>-<hi>/<total> on every part, and a body of exactly hi-lo+1 bytes',
+    statement: "sends Content-Range: bytes <lo>-<hi>/<total> on every part, and a body of exactly hi-lo+1 bytes that are the file's bytes lo..hi",
     guide: contentRange,
   },
   'C-RANGE-ALIGN': { level: 'MUST', statement: 'starts every part at a multiple of part_size', guide: contentRange },

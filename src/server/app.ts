@@ -9,6 +9,7 @@ import { boxError } from '../protocol/shapes.ts';
 import { type RequestContext, authenticate } from './context.ts';
 import type { FaultPlan, FaultReportEntry } from './faults.ts';
 import { type Exchange, TrafficRecorder, redactHeaders } from './recorder.ts';
+import { parseRefusedHead, recordRefusedRequest } from './refused-head.ts';
 import { drainThenFail, fail, reply } from './replies.ts';
 import { matchRoute } from './routes.ts';
 import { API_PREFIX, type PublicHost, type ServerState, faultReport, setFaultPlan } from './state.ts';
@@ -98,6 +99,9 @@ export interface SimulatedServer {
   close(): Promise<void>;
 }
 
+/** Puts a request the parser refused in the traffic record, with the answer it gets. */
+type RefusalRecorder = (reason: string, answer: { status: number; headers: Record<string, string>; body: unknown; bytes: number }) => void;
+
 /** What Node's HTTP parser refused, as Box's error JSON: status and code by the parser's error. */
 function parserErrorAnswer(error: NodeJS.ErrnoException & { reason?: string }): { status: number; code: string; message: string } {
   const detail = `${error.reason ?? error.message} (${error.code ?? 'parse error'})`;
@@ -116,21 +120,23 @@ function parserErrorAnswer(error: NodeJS.ErrnoException & { reason?: string }): 
 }
 
 /** Writes a parser error's answer straight to the socket (there is no response object) and closes it. */
-function answerParserError(socket: Duplex, error: NodeJS.ErrnoException): void {
+function answerParserError(socket: Duplex, error: NodeJS.ErrnoException, record?: RefusalRecorder): void {
   if (!socket.writable || error.code === 'ECONNRESET' || error.code === 'EPIPE') {
     socket.destroy();
     return;
   }
   const requestId = randomHex(6).toLowerCase();
   const { status, code, message } = parserErrorAnswer(error);
-  const body = JSON.stringify(boxError(status, code, message, requestId));
-  const head = [
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`,
-    'content-type: application/json',
-    `content-length: ${Buffer.byteLength(body)}`,
-    `box-request-id: ${requestId}`,
-    'connection: close',
-  ];
+  const answer = boxError(status, code, message, requestId);
+  const body = JSON.stringify(answer);
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(body)),
+    'box-request-id': requestId,
+    connection: 'close',
+  };
+  record?.(message, { status, headers, body: answer, bytes: body.length });
+  const head = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`, ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`)];
   socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
   // A peer that never reads its answer does not keep the socket.
   setTimeout(() => socket.destroy(), 5_000).unref();
@@ -256,17 +262,23 @@ export async function startSimulatedServer(options: SimulatedServerOptions = {})
     answerParserError(socket, Object.assign(new Error('CONNECT is not supported'), { code: 'CONNECT' })),
   );
   const parserFailed = new WeakSet<Duplex>();
-  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+  server.on('clientError', (error: NodeJS.ErrnoException & { rawPacket?: unknown; bytesParsed?: number }, socket: Duplex) => {
     if (parserFailed.has(socket)) return;
     parserFailed.add(socket);
+    // A request the parser refused reached the socket all the same: it is recorded and judged like any other.
+    const { rawPacket } = error;
+    const record: RefusalRecorder | undefined = Buffer.isBuffer(rawPacket)
+      ? (reason, answer) => recordRefusedRequest(state.recorder, state.config.token, parseRefusedHead(rawPacket, error.bytesParsed), reason, answer)
+      : undefined;
     const pending = answering.get(socket);
     if (pending && !pending.res.writableFinished && !pending.res.destroyed) {
       // Bytes after a whole request that are not a request: that request is answered first, then this.
-      if (pending.req.complete && error.code !== 'ERR_HTTP_REQUEST_TIMEOUT') return void pending.res.once('close', () => answerParserError(socket, error));
+      if (pending.req.complete && error.code !== 'ERR_HTTP_REQUEST_TIMEOUT')
+        return void pending.res.once('close', () => answerParserError(socket, error, record));
       // A request cut short (its body timed out): its own answer will never come.
       if (pending.res.headersSent) return void socket.destroy();
     }
-    answerParserError(socket, error);
+    answerParserError(socket, error, record);
   });
   server.keepAliveTimeout = 5_000;
   server.listen(options.port ?? 0, options.host ?? '127.0.0.1');

@@ -24,7 +24,11 @@ export function headerOf(req: IncomingMessage, name: string): string | undefined
 
 /** The auth scheme is case-insensitive (RFC 9110 §11.1), and one or more spaces may follow it: `bearer  x` is as good as `Bearer x`. */
 export function authenticate(req: IncomingMessage, token: string | undefined): AuthClass {
-  const header = req.headers.authorization;
+  return authClassOf(req.headers.authorization, token);
+}
+
+/** How an Authorization value authenticates (see authenticate). */
+export function authClassOf(header: string | undefined, token: string | undefined): AuthClass {
   if (header === undefined) return 'missing';
   const match = /^Bearer +(\S+)$/i.exec(header);
   if (!match) return 'malformed';

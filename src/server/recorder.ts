@@ -42,6 +42,7 @@ export interface Exchange {
   requestBody: { length: number; sha1: string; json?: unknown; prefix?: string; truncated?: boolean };
   /** 0 when the connection closed with no answer. */
   status: number;
+  /** The answer's headers, names as sent on the wire (Box sends `retry-after` in lower case); look one up with responseHeader(). */
   responseHeaders: Record<string, string>;
   responseBody?: unknown;
   /** The server closed the connection on purpose (a drop fault). */
@@ -50,6 +51,11 @@ export interface Exchange {
   clientAborted: boolean;
   /** The injected fault that governed this request; `storedPart` when the server stored the part although it answered with the fault. */
   fault?: { description: string; action: FaultAction; storedPart?: UploadPart };
+  /**
+   * Refused by the HTTP parser before any handler ran: its reason, and the raw head (credentials
+   * scrubbed) from which the method, URL and headers above were read as far as they could be.
+   */
+  parserRefused?: { reason: string; head: string };
   /** For parts: the part number (1-based) when the range starts on a part boundary, and its attempt. */
   partNumber?: number;
   attempt?: number;
@@ -124,6 +130,7 @@ export class TrafficRecorder {
     if (Number.isNaN(exchange.endMs)) exchange.endMs = performance.now();
     let bytes = EXCHANGE_OVERHEAD_BYTES + exchange.url.length + 2 * responseBytes;
     for (const [name, value] of Object.entries(exchange.requestHeaders)) bytes += name.length + value.length;
+    for (const [name, value] of Object.entries(exchange.responseHeaders)) bytes += name.length + value.length;
     if (exchange.requestBody.json !== undefined) bytes += 2 * exchange.requestBody.length;
     this.#ring.push({ exchange, bytes });
     this.#bytes += bytes;
@@ -163,6 +170,12 @@ export class TrafficRecorder {
     this.#bytes = 0;
     this.#evicted = 0;
   }
+}
+
+/** A response header by name, whatever the case it was sent in. */
+export function responseHeader(exchange: Pick<Exchange, 'responseHeaders'>, name: string): string | undefined {
+  const wanted = name.toLowerCase();
+  return Object.entries(exchange.responseHeaders).find(([sent]) => sent.toLowerCase() === wanted)?.[1];
 }
 
 /** A credentials header with its secret replaced: the scheme as the client sent it, then `<redacted>`. */

@@ -49,8 +49,8 @@ export function reply(ctx: RequestContext, status: number, body?: unknown, heade
   }
   if (!bodyReceived(ctx.req)) all.connection = 'close';
   ctx.exchange.status = status;
-  // Sent with the names as given (Node keeps their case on the wire), recorded in lower case like request headers.
-  ctx.exchange.responseHeaders = Object.fromEntries(Object.entries(all).map(([name, value]) => [name.toLowerCase(), value]));
+  // Sent with the names as given (Node keeps their case on the wire), and recorded so: a team sees `retry-after` as Box sends it.
+  ctx.exchange.responseHeaders = { ...all };
   ctx.exchange.responseBody = body;
   ctx.responseBytes = text?.length ?? 0;
   if (ctx.res.headersSent || ctx.res.destroyed) return;

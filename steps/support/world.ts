@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises';
-import { AfterAll, type IWorldOptions, World, setWorldConstructor } from '@cucumber/cucumber';
+import { AfterAll, Before, type IWorldOptions, World, setWorldConstructor } from '@cucumber/cucumber';
 import type { ClientUnderTest } from '../../src/adapters/client.ts';
 import { KIT_ERROR_MARKER, KitError } from '../../src/adapters/client.ts';
 import { commandClient } from '../../src/adapters/command.ts';
@@ -7,6 +7,7 @@ import { referenceClient } from '../../src/adapters/reference.ts';
 import { type RecordedRun, type RunContext, type RunSetup, forgetSources, runClientOnce } from '../../src/kit/client-run.ts';
 import { type GeneratedOutcome, checkGeneratedCases } from '../../src/kit/generated.ts';
 import type { KitWorldParameters } from '../../src/kit/world-parameters.ts';
+import { newSetup, plannedScenarios, plannedWaitSeconds, setupOf } from '../../src/kit/situations.ts';
 import type { Interceptor } from '../../src/intercept/interceptor.ts';
 
 /** One run per distinct setup: scenarios that put the client in the same situation judge the same run. */
@@ -17,6 +18,9 @@ const reported = new Set<string>();
 let client: ClientUnderTest | undefined;
 /** --intercept: the run's CA, made once (loaded only then). */
 let interceptor: Promise<Interceptor> | undefined;
+let waitingRunsStarted = false;
+/** A run whose Retry-After waits add up to this many seconds or more starts as soon as the client scenarios begin. */
+const EARLY_START_WAIT_S = 2;
 
 function clientFor(parameters: KitWorldParameters): ClientUnderTest {
   client ??= parameters.client.kind === 'command' ? commandClient(parameters.client.command) : referenceClient();
@@ -24,7 +28,7 @@ function clientFor(parameters: KitWorldParameters): ClientUnderTest {
 }
 
 export class KitWorld extends World<KitWorldParameters> {
-  setup: RunSetup = { fileSize: 0, partSize: 8 * 1024 * 1024, faults: [] };
+  setup: RunSetup = newSetup();
   recorded?: RecordedRun;
 
   constructor(options: IWorldOptions<KitWorldParameters>) {
@@ -32,14 +36,35 @@ export class KitWorld extends World<KitWorldParameters> {
   }
 
   async uploadWithClient(): Promise<RecordedRun> {
-    const key = JSON.stringify(this.setup);
+    this.recorded = await asKitError(this.runFor(this.setup));
+    return this.recorded;
+  }
+
+  /** The run of `setup`, started now unless it was already. */
+  runFor(setup: RunSetup): Promise<RecordedRun> {
+    const key = JSON.stringify(setup);
     let pending = runs.get(key);
     if (!pending) {
-      pending = runClientOnce(clientFor(this.parameters), this.setup, this.runContext());
+      pending = runClientOnce(clientFor(this.parameters), setup, this.runContext());
+      // Awaited by its scenario; a run started early must not fail the process before that.
+      pending.catch(() => undefined);
       runs.set(key, pending);
     }
-    this.recorded = await asKitError(pending);
-    return this.recorded;
+    return pending;
+  }
+
+  /**
+   * Starts, beside the scenarios Cucumber runs one after another, every planned run in which a correct
+   * client spends seconds waiting out Retry-After: those runs mostly wait, so they add little load, and
+   * the kit's run takes about as long as its longest wait instead of the sum of them.
+   */
+  startWaitingRuns(): void {
+    if (waitingRunsStarted) return;
+    waitingRunsStarted = true;
+    for (const steps of plannedScenarios()) {
+      const setup = setupOf(steps, this.parameters.partSize);
+      if (setup.fileSize > 0 && plannedWaitSeconds(setup) >= EARLY_START_WAIT_S) void this.runFor(setup);
+    }
   }
 
   /** True the first time it is asked for `key` in a kit run: that scenario attaches the shared findings. */
@@ -89,7 +114,13 @@ async function asKitError<T>(pending: Promise<T>): Promise<T> {
 
 setWorldConstructor(KitWorld);
 
+Before({ tags: '@client' }, function (this: KitWorld) {
+  this.startWaitingRuns();
+});
+
 AfterAll(async function () {
+  await Promise.allSettled(runs.values());
+  waitingRunsStarted = false;
   runs.clear();
   reported.clear();
   generated = undefined;

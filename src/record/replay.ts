@@ -17,14 +17,16 @@ const CONTENT_HEADER = 'x-box-conformance-replayed-content';
 const sha1Hex = (bytes: Buffer) => createHash('sha1').update(bytes).digest('hex');
 
 /** nock hands a body matcher parsed JSON, a UTF-8 string, or hex for binary bodies: try each reading. */
-function bodyMatches(seen: unknown, recorded: RecordedExchange['request']['body']): boolean {
+export function bodyMatches(seen: unknown, recorded: RecordedExchange['request']['body']): boolean {
   if (typeof seen === 'string') {
     // Lengths first: nock may try every recorded part against a body, and hashing each is quadratic.
     if (Buffer.byteLength(seen, 'utf8') === recorded.length && sha1Hex(Buffer.from(seen, 'utf8')) === recorded.sha1) return true;
     return seen.length === recorded.length * 2 && /^(?:[0-9a-f]{2})*$/.test(seen) && sha1Hex(Buffer.from(seen, 'hex')) === recorded.sha1;
   }
   if (seen === undefined) return recorded.length === 0;
-  return recorded.json !== undefined && JSON.stringify(seen) === JSON.stringify(recorded.json);
+  if (recorded.json !== undefined) return JSON.stringify(seen) === JSON.stringify(recorded.json);
+  // A binary body whose text or hex reads as JSON (a one-byte part "7", or 0x92 as hex "92") reaches the matcher parsed.
+  return bodyMatches(JSON.stringify(seen), recorded);
 }
 
 function ensurePromiseWithResolvers(): void {
@@ -81,8 +83,10 @@ export async function replayTransport(recording: Recording): Promise<Transport &
       const code = result.ok ? (result.response.body as { code?: unknown } | undefined)?.code : undefined;
       if (result.ok && result.response.status === 501 && code === 'ERR_NOCK_NO_MATCH') {
         const range = request.headers['content-range'] ? ` (Content-Range: ${request.headers['content-range']})` : '';
+        // A JSON body names what was asked (a create's file name and size): the request the recording lacks.
+        const json = typeof request.body === 'string' ? ` with ${request.body.slice(0, 200)}` : '';
         throw new Error(
-          `${KIT_ERROR_MARKER}the recording holds no answer for ${request.method} ${request.url}${range}: the run asked something the recorded run did not`,
+          `${KIT_ERROR_MARKER}the recording holds no answer for ${request.method} ${request.url}${range}${json}: the run asked something the recorded run did not`,
         );
       }
       const replayed = result.ok ? result.response.headers[CONTENT_HEADER] : undefined;

@@ -148,23 +148,20 @@ async function refusedAndNotStored(scenario: ServerScenario, rule: ServerRuleId)
   if (problem) scenario.found(rule, problem);
 }
 
+/** Runs `cases` by their file shape, in order, each group in sessions of that shape. */
+async function perFile(scenario: ServerScenario, cases: readonly ProbeCase[], run: (file: ProbeSession, probeCase: ProbeCase) => Promise<void>): Promise<void> {
+  for (const [shape, group] of groupedBy(cases, 'file')) await inSessions(scenario, shape as FileShape, group, async () => undefined, run);
+}
+
 const partRunner =
   (rule: ServerRuleId): Runner =>
-  async (scenario, cases) => {
-    for (const [shape, group] of groupedBy(cases, 'file'))
-      await inSessions(
-        scenario,
-        shape as FileShape,
-        group,
-        async () => undefined,
-        async (file, probeCase) => {
-          const way = valueOf(probeCase, 'way') as PartWay;
-          await sendWrongPart(scenario.probe, file, partNumberAt(scenario.probe, file, valueOf(probeCase, 'position') as Position), way);
-          scenario.sentAt = scenario.probe.exchanges.length - 1;
-          await refusedAndNotStored(scenario, rule);
-        },
-      );
-  };
+  (scenario, cases) =>
+    perFile(scenario, cases, async (file, probeCase) => {
+      const way = valueOf(probeCase, 'way') as PartWay;
+      await sendWrongPart(scenario.probe, file, partNumberAt(scenario.probe, file, valueOf(probeCase, 'position') as Position), way);
+      scenario.sentAt = scenario.probe.exchanges.length - 1;
+      await refusedAndNotStored(scenario, rule);
+    });
 
 /** The create body of one S-CREATE-REJECT case. */
 export function invalidCreateBody(probe: ServerProbe, field: CreateField, value: string): Record<string, unknown> {
@@ -288,22 +285,14 @@ export const CASE_RUNNERS: Readonly<Record<ServerRuleId, Runner>> = {
   },
   'S-PART-OK': async (scenario, cases) => {
     const { probe } = scenario;
-    for (const [shape, group] of groupedBy(cases, 'file')) {
-      // The last part first: parts stored out of order, each listed and counted after it is stored.
-      const ordered = [...group].sort((a, b) => Number(valueOf(b, 'position') === 'last') - Number(valueOf(a, 'position') === 'last'));
-      await inSessions(
-        scenario,
-        shape as FileShape,
-        ordered,
-        async () => undefined,
-        async (file, probeCase) => {
-          const number = partNumberAt(probe, file, valueOf(probeCase, 'position') as Position | 'only');
-          if (probe.expectedParts(file).some((part) => part.offset === (number - 1) * file.session.part_size)) return;
-          await probe.sendPart(file, number);
-          await probe.listParts(file, { limit: 1000 });
-        },
-      );
-    }
+    // The last part first: parts stored out of order, each listed after it is stored.
+    const lastFirst = [...cases].sort((a, b) => Number(valueOf(b, 'position') === 'last') - Number(valueOf(a, 'position') === 'last'));
+    await perFile(scenario, lastFirst, async (file, probeCase) => {
+      const number = partNumberAt(probe, file, valueOf(probeCase, 'position') as Position | 'only');
+      if (probe.expectedParts(file).some((part) => part.offset === (number - 1) * file.session.part_size)) return;
+      await probe.sendPart(file, number);
+      await probe.listParts(file, { limit: 1000 });
+    });
   },
   'S-PART-SIZE-REJECT': partRunner('S-PART-SIZE-REJECT'),
   'S-RANGE-ALIGN-REJECT': partRunner('S-RANGE-ALIGN-REJECT'),

@@ -47,6 +47,21 @@ const allClientRulesBut = (...kept: string[]) => CLIENT_RULE_IDS.filter((id) => 
  * disagrees with its body), both are named. `blocked`, where given, is exactly the set of rules reported
  * blocked: never observed, because the defect stopped every run that could show them.
  */
+/** What a client that never gets a part stored stops: every rule judged on parts, commits and waits. */
+const STOPPED_BEFORE_ANY_PART = [
+  'C-COVERAGE',
+  'C-PARALLEL-MIN',
+  'C-RETRY',
+  'C-RETRY-FIRST',
+  'C-OVERLAP-NOT-PERSISTED',
+  'C-COMMIT-PARTS',
+  'C-COMMIT-SORTED',
+  'C-COMMIT-DIGEST',
+  'C-COMMIT-RETRY-AFTER',
+  'C-RATE-LIMIT',
+  'C-RECOVER-STORED',
+];
+
 export const DEFECTS: readonly { defect: string; breaks: string[]; blocked?: string[] }[] = [
   { defect: 'no-folder-id', breaks: ['C-CREATE'] },
   { defect: 'no-auth-on-commit', breaks: ['C-AUTH'] },
@@ -97,38 +112,14 @@ export const DEFECTS: readonly { defect: string; breaks: string[]; blocked?: str
   {
     defect: 'size-one-short',
     breaks: ['C-CREATE'],
-    blocked: [
-      'C-COVERAGE',
-      'C-PARALLEL-MIN',
-      'C-RETRY',
-      'C-RETRY-FIRST',
-      'C-OVERLAP-NOT-PERSISTED',
-      'C-COMMIT-PARTS',
-      'C-COMMIT-SORTED',
-      'C-COMMIT-DIGEST',
-      'C-COMMIT-RETRY-AFTER',
-      'C-RATE-LIMIT',
-      'C-RECOVER-STORED',
-    ],
+    blocked: STOPPED_BEFORE_ANY_PART,
   },
   // A Digest value broken by a bare CR, which Node's HTTP parser refuses before any handler runs: the
   // request is recorded and judged all the same, as C-DIGEST's, and what the refusals stopped is blocked by it.
   {
     defect: 'cr-in-digest',
     breaks: ['C-DIGEST'],
-    blocked: [
-      'C-COVERAGE',
-      'C-PARALLEL-MIN',
-      'C-RETRY',
-      'C-RETRY-FIRST',
-      'C-OVERLAP-NOT-PERSISTED',
-      'C-COMMIT-PARTS',
-      'C-COMMIT-SORTED',
-      'C-COMMIT-DIGEST',
-      'C-COMMIT-RETRY-AFTER',
-      'C-RATE-LIMIT',
-      'C-RECOVER-STORED',
-    ],
+    blocked: STOPPED_BEFORE_ANY_PART,
   },
   // The first two parts' bodies swapped (right lengths, other bytes): stored, then the commit is refused
   // for its digest; what that stopped is blocked by C-RANGE-FORMAT.

@@ -13,7 +13,7 @@ import {
 import type { Finding } from './findings.ts';
 import { inFlight } from './in-flight.ts';
 import { type ConformanceReport, statusText } from './report-model.ts';
-import { type Reproduction, reproductionScript } from './reproduction.ts';
+import { type Reproduction, SERVER_REPRODUCTION_MEDIA_TYPE, type ServerReproductionAttachment, reproductionScript } from './reproduction.ts';
 import { clientRunsOf, countRules, describeRun, type RuleResult, type ScenarioResult } from './results.ts';
 
 const escapeHtml = (text: string) => text.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
@@ -86,7 +86,7 @@ const SHOWN_FINDINGS = 12;
 function failedRuleSection(rule: RuleResult, scenarios: readonly ScenarioResult[]): string {
   const clientRuns = clientRunsOf(scenarios);
   const findings = rule.findings ?? [];
-  const shown = findings.slice(0, SHOWN_FINDINGS).map((finding) => findingBlock(finding, clientRuns));
+  const shown = findings.slice(0, SHOWN_FINDINGS).map((finding) => findingBlock(finding, clientRuns, scenarios));
   if (findings.length > SHOWN_FINDINGS) shown.push(`<p>… and ${findings.length - SHOWN_FINDINGS} more finding(s), in conformance.json.</p>`);
   // A rule failed without findings (a server scenario's step threw): the exchanges its failed scenarios made.
   const probes =
@@ -111,8 +111,9 @@ function reproductionBlock(reproduction: Reproduction): string {
 }
 
 /** One finding: where it was seen, what broke, and the exchanges it names. */
-function findingBlock(finding: Finding, clientRuns: ReadonlyMap<string, ClientRunAttachment>): string {
+function findingBlock(finding: Finding, clientRuns: ReadonlyMap<string, ClientRunAttachment>, scenarios: readonly ScenarioResult[]): string {
   const run = clientRuns.get(finding.run);
+  if (!run) return serverFindingBlock(finding, scenarios);
   const where = run ? `<a href="#run-${escapeHtml(run.runId)}">${escapeHtml(describeRun(finding.run, clientRuns))}</a>` : escapeHtml(finding.run);
   const named = new Set(finding.requests);
   const culprits = run?.exchanges.filter((exchange) => named.has(exchange.seq)) ?? [];
@@ -125,11 +126,41 @@ function findingBlock(finding: Finding, clientRuns: ReadonlyMap<string, ClientRu
   return `<h4>${where}</h4><p class="evidence">${escapeHtml(finding.message)}</p>${exchanges}`;
 }
 
+/** The exchanges a server scenario attached, by probe exchange index. */
+const probeExchangesOf = (scenario: ScenarioResult) => attachmentsOf<ServerExchangeAttachment[]>(scenario, SERVER_EXCHANGES_MEDIA_TYPE).flat();
+
+/**
+ * A server finding with the exchanges it names, each shown with what the kit expected of it: from the
+ * scenario's exchanges, or, for a generated sequence, from the requests of its shrunk counterexample.
+ */
+function serverFindingBlock(finding: Finding, scenarios: readonly ScenarioResult[]): string {
+  const scenario = scenarios.find((candidate) => candidate.name === finding.run);
+  const named = new Set(finding.requests);
+  const culprits = scenario
+    ? probeExchangesOf(scenario)
+        .map((exchange, index) => ({ exchange, index }))
+        .filter(({ index }) => named.has(index))
+        .map(({ exchange, index }) => `<pre class="exchange culprit">exchange #${index} of the scenario\n${escapeHtml(serverExchangeText(exchange))}</pre>`)
+    : (scenarios
+        .flatMap((candidate) => attachmentsOf<ServerReproductionAttachment>(candidate, SERVER_REPRODUCTION_MEDIA_TYPE))
+        .find((attachment) => attachment.run === finding.run)
+        ?.requests.map(
+          (request) =>
+            `<pre class="exchange${named.has(request.index) ? ' culprit' : ''}">${escapeHtml(`${request.method} ${request.url}\nexpected: ${request.expected}\n→ ${request.answered}`)}</pre>`,
+        ) ?? []);
+  return `<h4>${escapeHtml(finding.run)}</h4><p class="evidence">${escapeHtml(finding.message)}</p>${culprits.join('')}`;
+}
+
+/** At most this many of a failed scenario's last exchanges are shown when it has no finding to point at. */
+const SHOWN_LAST_EXCHANGES = 8;
+
 function probeBlock(scenario: ScenarioResult): string {
-  const probes = attachmentsOf<ServerExchangeAttachment[]>(scenario, SERVER_EXCHANGES_MEDIA_TYPE).flat();
+  const probes = probeExchangesOf(scenario);
   // The step that failed is the last one that talked to the server: its exchange is the culprit.
+  const from = Math.max(0, probes.length - SHOWN_LAST_EXCHANGES);
   const exchanges = probes
-    .map((exchange, index) => `<pre class="exchange${index === probes.length - 1 ? ' culprit' : ''}">${escapeHtml(serverExchangeText(exchange))}</pre>`)
+    .slice(from)
+    .map((exchange, index) => `<pre class="exchange${from + index === probes.length - 1 ? ' culprit' : ''}">${escapeHtml(serverExchangeText(exchange))}</pre>`)
     .join('');
   return `<h4>${escapeHtml(scenario.name)}</h4><p class="evidence">${escapeHtml(scenario.message)}</p>${exchanges}`;
 }
@@ -165,7 +196,9 @@ function clientExchangeText(exchange: TimelineExchange): string {
 
 function serverExchangeText(exchange: ServerExchangeAttachment): string {
   const answer = exchange.status === undefined ? `no answer: ${exchange.failure ?? ''}` : `HTTP ${exchange.status}${exchange.body ? `\n${exchange.body}` : ''}`;
-  return `${exchange.request}\n→ ${answer}`;
+  const label = exchange.label === undefined ? '' : ` [${exchange.label}]`;
+  const expected = exchange.expected === undefined ? '' : `\nexpected: ${exchange.expected}`;
+  return `${exchange.request}${label}${expected}\n→ ${answer}`;
 }
 
 function timelines(scenarios: readonly ScenarioResult[]): string {

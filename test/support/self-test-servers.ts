@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import type { ConformanceReport } from '../../src/grader/reports.ts';
 import { ruleById } from '../../src/protocol/rules.ts';
@@ -124,7 +126,7 @@ export function serverSelfTests(half: 0 | 1): void {
 
   SERVER_DEFECTS.filter((_, index) => index % 2 === half).forEach(({ defect, breaks, blocked = [], kitArgs = [] }) => {
     test(`server defect "${defect}" is caught as ${breaks} and nothing else`, async () => {
-      const { code, report, stderr } = await gradeMinimalServer(['--defect', defect], kitArgs);
+      const { code, report, stderr, reportDir } = await gradeMinimalServer(['--defect', defect], kitArgs);
       assert.ok(report, `no report; stderr: ${stderr}`);
       const failed = report.rules.filter((rule) => rule.status === 'failed');
       assert.deepEqual(failedRules(report), [breaks], JSON.stringify(failed.map((rule) => [rule.id, rule.evidence])));
@@ -133,6 +135,11 @@ export function serverSelfTests(half: 0 | 1): void {
       assert.equal(report.verdict, must ? 'non-conformant' : 'conformant-with-warnings');
       assert.equal(code, must ? 1 : 0);
       assert.doesNotMatch(JSON.stringify(report), new RegExp(SELF_TEST_TOKEN));
+      // The report leads with the failure, its finding shown with the exchange it names, and its reproduction.
+      const html = await readFile(join(reportDir, 'conformance.html'), 'utf8');
+      const section = html.slice(html.indexOf(`id="failed-${breaks}"`), html.indexOf('<h2>Rules</h2>'));
+      assert.match(section, /class="exchange culprit"/);
+      assert.ok(failed[0]?.reproduction, `${breaks} has no reproduction`);
       assert.deepEqual(rulesWithStatus(report, 'blocked'), [...blocked].sort(), 'the rules reported blocked');
       for (const rule of report.rules.filter((entry) => entry.status === 'blocked')) assert.deepEqual(rule.blockedBy, [breaks], `${rule.id} is blocked`);
     });

@@ -5,13 +5,12 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { AssertionError, expect } from 'chai';
+import { isRecord } from '../protocol/shapes.ts';
 
 /** Differences named, at most: enough to show what went wrong, few enough to read in a report cell. */
 const MAX_DIFFERENCES = 6;
 /** A value longer than this, as JSON, is cut: a report names it, the server's answer holds it whole. */
 const MAX_VALUE_CHARS = 100;
-
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** A value as evidence: compact JSON, cut when long; a key the answer lacks is "missing". */
 function shown(value: unknown): string {

@@ -8,8 +8,7 @@ import type { JsonResponse } from '../http/transport.ts';
 import { isSha1Hex } from '../protocol/digest.ts';
 import type { ExpectedPart } from '../probe/exchange.ts';
 import { fieldsOf, jsonMismatch } from './json-expect.ts';
-
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+import { isRecord } from '../protocol/shapes.ts';
 
 export function refusalProblem(response: JsonResponse): string | undefined {
   if (response.status >= 400 && response.status < 500) return undefined;

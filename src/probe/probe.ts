@@ -3,7 +3,7 @@ import { type HttpMethod, type HttpRequest, type JsonResponse, type SendResult, 
 import { contentRangeFor, parseContentRange } from '../protocol/content-range.ts';
 import { digestHeaderFor, sha1Of } from '../protocol/digest.ts';
 import { partAt, totalPartsFor } from '../protocol/parts.ts';
-import { type UploadPart, type UploadSession, unusableSessionProblem } from '../protocol/shapes.ts';
+import { type UploadPart, type UploadSession, isRecord, unusableSessionProblem } from '../protocol/shapes.ts';
 import { seededBytes } from '../protocol/seeded-bytes.ts';
 import { parseRetryAfter } from '../uploader/retry.ts';
 import { ANSWER_RULE, AnswerDeadline, Blocked, DEFAULT_ANSWER_BUDGET_MS, GaveUpWaiting, type RequestKind, RunPatience } from './budget.ts';
@@ -147,7 +147,6 @@ export interface SendSpec {
   bytes?: string;
 }
 
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 const seconds = (ms: number) => Math.round(ms / 100) / 10;
 
 /**

@@ -68,7 +68,8 @@ export interface CreateSessionRequest {
   file_size: number;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
+/** A JSON object (not an array, not null): the one reader every module uses before it looks at a field. */
+export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 

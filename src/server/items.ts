@@ -3,7 +3,7 @@
  * and projected by `fields`), a folder's items with offset and marker paging, the preflight check, and
  * the attributes a commit may set. Pure: the handlers feed it the simulated server's own state.
  */
-import { type BoxFile, type Checked, fileNameProblem } from '../protocol/shapes.ts';
+import { type BoxFile, type Checked, fileNameProblem, isRecord } from '../protocol/shapes.ts';
 
 /** The simulated account every item belongs to (the simulator has one user). */
 export const KIT_USER = { type: 'user', id: '11446498', name: 'Box conformance kit', login: 'conformance-kit@example.invalid' } as const;
@@ -22,8 +22,6 @@ const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2
 
 /** Box's timestamps: seconds precision, UTC. */
 export const boxTimestamp = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** The commit body's optional `attributes`: content_created_at and content_modified_at, kept as sent. */
 export function commitAttributesOf(body: unknown): Checked<FileAttributes> {

@@ -192,4 +192,25 @@ describe('a server reproduction', { timeout: 240_000 }, () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  test('its curl lines, run in bash with $TOKEN, get the same wrong answer from the server, and what the model expected beside it', async () => {
+    const token = 'minimal-token';
+    const server = await startServerProcess([MINIMAL_SERVER, ...MINIMAL_SERVER_ARGS, '--token', token, '--defect', 'accepts-empty-file-name']);
+    try {
+      const { report, stderr } = await runKit(['--server', server.baseUrl, '--token', token, '--tags', '@S-CREATE-REJECT']);
+      const reproduction = report?.rules.find((candidate) => candidate.id === 'S-CREATE-REJECT')?.reproduction;
+      assert.ok(reproduction?.steps, stderr);
+      assert.ok(!JSON.stringify(reproduction).includes(token), 'the token is in the reproduction');
+      const last = reproduction.steps.at(-1);
+      assert.ok(last);
+      assert.match(last.expected, /^400 \(S-CREATE-REJECT\)$/);
+      assert.match(last.answered, /^HTTP 201/);
+      assert.match(last.curl, /"file_name":""/);
+      const replayed = await bash(last.curl, { TOKEN: token });
+      assert.equal(replayed.code, 0, replayed.stderr);
+      assert.match(replayed.stdout, /^HTTP\/1\.1 201 /, 'the same wrong answer, outside the kit');
+    } finally {
+      await server.stop();
+    }
+  });
 });

@@ -10,7 +10,7 @@ import { SERVER_REPRODUCTION_MEDIA_TYPE, type ServerReproductionAttachment } fro
 import { serverTarget } from '../src/kit/server-target.ts';
 import { GaveUpWaiting, KIT_ERROR_MEDIA_TYPE } from '../src/probe/budget.ts';
 import { runProbeSpace } from '../src/probe/cases.ts';
-import { otherBytesOf } from '../src/probe/part-variants.ts';
+import { sendOtherBytes } from '../src/probe/part-variants.ts';
 import { Blocked, MAX_LIST_LIMIT, ServerProbe, type ServerTarget } from '../src/probe/probe.ts';
 import { ServerScenario } from '../src/probe/scenario.ts';
 import { type SequencesOutcome, checkSequences } from '../src/probe/sequences.ts';
@@ -168,11 +168,8 @@ serverStep(Given, 'every part but the last was stored', async function (scenario
 });
 
 serverStep(When, 'part {int} is sent again with other bytes', async function (scenario, number: number) {
-  const { probe } = scenario;
-  const file = scenario.session;
-  const { offset, other } = otherBytesOf(probe, file, number);
   scenario.overlappedPart = number;
-  scenario.sent(await probe.putPart(file, { lo: offset, hi: offset + other.length - 1 }, other));
+  scenario.sent(await sendOtherBytes(scenario.probe, scenario.session, number));
 });
 
 serverStep(Then, /^the server answers (\d{3})(?: (\w+))?$/, function (scenario, status: string, code: string | null) {

@@ -10,6 +10,7 @@ import type { ServerRuleId } from '../protocol/rules.ts';
 import type { UploadPart } from '../protocol/shapes.ts';
 import { Blocked } from './budget.ts';
 import type { Credentials, Expectation } from './exchange.ts';
+import { sendOtherBytes } from './part-variants.ts';
 import type { ProbeSession, ServerProbe } from './probe.ts';
 import type { ServerScenario } from './scenario.ts';
 import { CREATE_VALUES, type CreateField, type FileShape, PART_WAYS, type PartWay, type Position, type ProbeCase, STATUS_AFTER, casesAt } from './spaces.ts';
@@ -309,12 +310,7 @@ export const CASE_RUNNERS: Readonly<Record<ServerRuleId, Runner>> = {
         const number = partNumberAt(probe, file, valueOf(probeCase, 'position') as Position);
         if (!probe.expectedParts(file).some((part) => part.offset === (number - 1) * file.session.part_size)) await probe.storeParts(file, [number]);
         scenario.noted = await scenario.note(false);
-        if (valueOf(probeCase, 'bytes') === 'the same bytes') await probe.sendPart(file, number);
-        else {
-          const { offset, bytes } = probe.partBytes(file, number);
-          const other = probe.otherBytesAt(file, offset, bytes.length);
-          await probe.putPart(file, range(offset, other.length), other);
-        }
+        await (valueOf(probeCase, 'bytes') === 'the same bytes' ? probe.sendPart(file, number) : sendOtherBytes(probe, file, number));
         scenario.sentAt = probe.exchanges.length - 1;
         const problem = await scenario.changeSinceNote(false);
         if (problem) scenario.found('S-OVERLAP-REJECT', problem);
@@ -356,8 +352,7 @@ export const CASE_RUNNERS: Readonly<Record<ServerRuleId, Runner>> = {
             else if (after === 'a middle part stored') await probe.storeParts(file, [Math.ceil(count / 2)]);
             else if (after === 'a part refused for its size') await sendWrongPart(probe, file, 2, 'a byte short');
             else if (after === 'a part refused for its Digest') await sendWrongPart(probe, file, 2, 'the Digest of other bytes');
-            else if (after === 'a part refused as an overlap')
-              await probe.putPart(file, range(0, file.session.part_size), probe.otherBytesAt(file, 0, file.session.part_size));
+            else if (after === 'a part refused as an overlap') await sendOtherBytes(probe, file, 1);
             else await probe.sendPart(file, 2, 'wrong');
             if (!probe.usable(file)) return;
             // Once the count was wrong, later counts are read once: a broken server is not waited on again.

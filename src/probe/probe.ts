@@ -73,7 +73,7 @@ export function fileSizeFor(shape: FileShape, partSize: number, smallFiles = fal
   const whole = Math.max(3, smallFiles ? 0 : Math.ceil(PROBE_FILE_SIZE / partSize)) * partSize;
   switch (shape) {
     case 'over 20 MB':
-      return Math.max(3, Math.ceil(PROBE_FILE_SIZE / partSize)) * partSize + Math.ceil(partSize / 2);
+      return fileSizeFor('half a part over', partSize);
     case 'exact multiple':
       return whole;
     case 'one byte over':
@@ -405,10 +405,7 @@ export class ServerProbe {
     let fileSize = Math.max(minFileSize, known.smallFiles ? (minParts - 1) * known.partSize + Math.ceil(known.partSize / 2) : PROBE_FILE_SIZE);
     for (let tries = 0; tries < 3; tries++) {
       const name = this.nextFileName();
-      const response = await this.createRaw(this.createBody(fileSize, name));
-      const problem = response.status === 201 ? unusableSessionProblem(response.body) : describeResponse(response);
-      if (problem) throw new Blocked(['S-CREATE'], `could not open an upload session: ${problem}`);
-      const session = response.body as UploadSession;
+      const session = this.#sessionOf(await this.createRaw(this.createBody(fileSize, name)));
       if (totalPartsFor(fileSize, session.part_size) >= minParts) return { session, fileSize, seed: `${this.target.seed}:${name}`, name };
       await this.abort(session);
       fileSize = Math.max(fileSize, (minParts - 1) * session.part_size + Math.ceil(session.part_size / 2));
@@ -423,21 +420,27 @@ export class ServerProbe {
    */
   async openShaped(shape: FileShape): Promise<ProbeSession | undefined> {
     const shared = runShared(this.target);
-    await this.#knownServer();
+    const { smallFiles, ...known } = await this.#knownServer();
+    let { partSize } = known;
     for (let tries = 0; tries < 3; tries++) {
-      const fileSize = fileSizeFor(shape, shared.partSize ?? 1, shared.smallFiles);
+      const fileSize = fileSizeFor(shape, partSize, smallFiles);
       const name = this.nextFileName();
       const mayRefuse = fileSize < BOX_MIN_FILE_SIZE;
       const response = await this.createRaw(this.createBody(fileSize, name), 'token', { kind: 'session', fileSize, mayRefuse });
       if (mayRefuse && response.status >= 400 && response.status < 500) return undefined;
-      const problem = response.status === 201 ? unusableSessionProblem(response.body) : describeResponse(response);
-      if (problem) throw new Blocked(['S-CREATE'], `could not open an upload session: ${problem}`);
-      const session = response.body as UploadSession;
-      if (session.part_size === shared.partSize) return { session, fileSize, seed: `${this.target.seed}:${name}`, name };
+      const session = this.#sessionOf(response);
+      if (session.part_size === partSize) return { session, fileSize, seed: `${this.target.seed}:${name}`, name };
       await this.abort(session);
-      shared.partSize = session.part_size;
+      partSize = shared.partSize = session.part_size;
     }
     throw new Blocked(['S-CREATE'], `the server's part_size changed with every file size asked for (${shape})`);
+  }
+
+  /** The upload_session a create was answered with, or Blocked by S-CREATE when it cannot be used. */
+  #sessionOf(response: JsonResponse): UploadSession {
+    const problem = response.status === 201 ? unusableSessionProblem(response.body) : describeResponse(response);
+    if (problem) throw new Blocked(['S-CREATE'], `could not open an upload session: ${problem}`);
+    return response.body as UploadSession;
   }
 
   /**
@@ -447,11 +450,7 @@ export class ServerProbe {
   async #knownServer(): Promise<{ partSize: number; smallFiles: boolean }> {
     const shared = runShared(this.target);
     if (shared.partSize === undefined) {
-      const name = this.nextFileName();
-      const response = await this.createRaw(this.createBody(PROBE_FILE_SIZE, name));
-      const problem = response.status === 201 ? unusableSessionProblem(response.body) : describeResponse(response);
-      if (problem) throw new Blocked(['S-CREATE'], `could not open an upload session: ${problem}`);
-      const session = response.body as UploadSession;
+      const session = this.#sessionOf(await this.createRaw(this.createBody(PROBE_FILE_SIZE, this.nextFileName())));
       shared.partSize = session.part_size;
       await this.abort(session);
     }

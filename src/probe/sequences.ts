@@ -14,6 +14,7 @@ import { Blocked } from './budget.ts';
 import { partNumberAt, sendWrongPart } from './cases.ts';
 import type { ProbeExchange } from './exchange.ts';
 import { type ServerDepth, ServerProbe, type ServerTarget } from './probe.ts';
+import { sendOtherBytes } from './part-variants.ts';
 import { ServerScenario } from './scenario.ts';
 import { type FileShape, PART_WAYS, type PartWay } from './spaces.ts';
 
@@ -120,12 +121,10 @@ async function runSequence(target: ServerTarget, sequence: Sequence, run: string
           switch (step.call) {
             case 'part': {
               const number = step.where === 'second' ? 2 : partNumberAt(probe, file, step.where);
-              const { offset, bytes } = probe.partBytes(file, number);
+              const { offset } = probe.partBytes(file, number);
               if (step.how === 'correct' || (step.how === 'other bytes' && !stored.has(offset))) await probe.sendPart(file, number);
-              else if (step.how === 'other bytes') {
-                const other = probe.otherBytesAt(file, offset, bytes.length);
-                await probe.putPart(file, { lo: offset, hi: offset + other.length - 1 }, other);
-              } else {
+              else if (step.how === 'other bytes') await sendOtherBytes(probe, file, number);
+              else {
                 const answer = await sendWrongPart(probe, file, number, step.how);
                 // Refused but stored after all is the refusal's rule broken, not the listings' that would show it later.
                 if (answer.status >= 400 && answer.status < 500) {

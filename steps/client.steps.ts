@@ -12,7 +12,7 @@ import {
   RETRY_FIRST_TOLERANCE_MS,
 } from '../src/protocol/rules.ts';
 import { SITUATIONS } from '../src/kit/situations.ts';
-import { describeProxyLog } from '../src/intercept/evidence.ts';
+import { describeInterceptLog, interceptHeading } from '../src/intercept/evidence.ts';
 import { SILENT_RUN_MEDIA_TYPE, silentRunAttachment } from '../src/kit/silent-client.ts';
 import type { KitWorld } from './support/world.ts';
 
@@ -28,9 +28,9 @@ for (const { pattern, apply } of SITUATIONS) {
 
 // No Cucumber time limit here: every adapter kills the client at the run's own --timeout.
 When('the client uploads the file', { timeout: -1 }, async function (this: KitWorld) {
-  const { outcome, run, runId, judgement, proxyLog, source, setup } = await this.uploadWithClient();
+  const { outcome, run, runId, judgement, interceptLog, source, setup } = await this.uploadWithClient();
   const exit = outcome.timedOut ? 'killed at the timeout' : `exit code ${outcome.exitCode}`;
-  const proxy = proxyLog ? `\n--- through the proxy (--intercept) ---\n${describeProxyLog(proxyLog)}` : '';
+  const proxy = interceptLog ? `\n--- ${interceptHeading(interceptLog.via)} ---\n${describeInterceptLog(interceptLog)}` : '';
   this.attach(
     `client ${exit} after ${outcome.durationMs.toFixed(0)} ms\n--- stdout ---\n${outcome.stdout}\n--- stderr ---\n${outcome.stderr}${proxy}`,
     'text/plain',

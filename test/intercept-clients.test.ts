@@ -36,7 +36,7 @@ describe('clients graded as they ship, through --intercept', { concurrency: true
     assert.deepEqual(statuses(intercepted.report), statuses(adapter.report));
     assert.equal(statuses(intercepted.report)['C-CREATE'], 'passed');
     const evidence = (await attachments(intercepted.reportDir, 'text/plain')).join('\n');
-    assert.match(evidence, /CONNECT upload\.box\.com:443: answered by the simulated server/);
+    assert.match(evidence, /own network namespace \(--intercept\) ---\nupload\.box\.com:443: answered by the simulated server/);
     // Every exchange of the intercepted run reached the simulated server as sent to Box's upload host.
     for (const body of await attachments(intercepted.reportDir, CLIENT_RUN_MEDIA_TYPE)) {
       for (const exchange of (JSON.parse(body) as { exchanges: { url: string }[] }).exchanges) assert.match(exchange.url, /^\/api\/2\.0\//);
@@ -51,7 +51,7 @@ describe('clients graded as they ship, through --intercept', { concurrency: true
     assert.ok(runs.length > 0 && runs.every((run) => run.setup.partSize === 16777216));
     // rclone asked Box's API host before uploading (a folder listing, the preflight check), through the proxy.
     const evidence = (await attachments(reportDir, 'text/plain')).join('\n');
-    assert.match(evidence, /CONNECT api\.box\.com:443: answered by the simulated server/);
+    assert.match(evidence, /\napi\.box\.com:443: answered by the simulated server/);
     // The token rclone was configured with is nowhere in the reports.
     for (const file of await readdir(reportDir)) assert.doesNotMatch(await readFile(join(reportDir, file), 'utf8'), /access_token/, file);
   });
@@ -64,26 +64,51 @@ function pythonRequestsMissing(): string | undefined {
 }
 
 describe('a dropped connection, direct and through --intercept', () => {
-  // Through the proxy the client meets the reset as it would Box's behind any proxy: Python's TLS reads a reset as
-  // the end of the stream, and urllib3 1.26 reports a failed proxied connection as a ProxyError; an uploader that
-  // retries requests' ConnectionError (ProxyError and SSLError are ones) retries the drop both ways.
-  test('a Python requests uploader that retries dropped parts gets the same statuses both ways', { skip: pythonRequestsMissing() }, async () => {
-    const args = ['--client', '/usr/bin/python3 test/fixtures/clients/requests-client.py', '--tags', '@C-DIGEST or @C-RETRY or @C-RECOVER-STORED'];
-    const [direct, intercepted] = await Promise.all([runKit(args), runKit([...args, '--intercept'])]);
-    assert.ok(direct.report, direct.stderr);
-    assert.ok(intercepted.report, intercepted.stderr);
-    assert.equal(statuses(direct.report)['C-RETRY'], 'passed', direct.report.rules.find((rule) => rule.id === 'C-RETRY')?.evidence);
-    assert.deepEqual(statuses(intercepted.report), statuses(direct.report));
-  });
+  // In its own namespace the client meets a drop as it does direct. Through the proxy it meets the reset as it would
+  // Box's behind any proxy: Python's TLS reads a reset as the end of the stream, and urllib3 1.26 reports a failed
+  // proxied connection as a ProxyError; an uploader that retries requests' ConnectionError (ProxyError and SSLError
+  // are ones) retries the drop all three ways.
+  test(
+    'a Python requests uploader that retries dropped parts gets the same statuses direct, in its namespace and through the proxy',
+    { skip: pythonRequestsMissing() },
+    async () => {
+      const args = ['--client', '/usr/bin/python3 test/fixtures/clients/requests-client.py', '--tags', '@C-DIGEST or @C-RETRY or @C-RECOVER-STORED'];
+      const [direct, namespace, proxy] = await Promise.all([runKit(args), runKit([...args, '--intercept']), runKit([...args, '--intercept-via', 'proxy'])]);
+      assert.ok(direct.report, direct.stderr);
+      assert.equal(statuses(direct.report)['C-RETRY'], 'passed', direct.report.rules.find((rule) => rule.id === 'C-RETRY')?.evidence);
+      for (const intercepted of [namespace, proxy]) {
+        assert.ok(intercepted.report, intercepted.stderr);
+        assert.deepEqual(statuses(intercepted.report), statuses(direct.report));
+      }
+      assert.match(
+        (await attachments(proxy.reportDir, 'text/plain')).join('\n'),
+        /through the proxy \(--intercept\) ---\nCONNECT upload\.box\.com:443: answered/,
+      );
+    },
+  );
 });
 
 describe('--intercept: what the kit says when the client does not come through', () => {
+  test("a client that calls another host: in its namespace, a kit error naming Box's hosts, exit 2", async () => {
+    const { code, stderr } = await runKit([
+      '--client',
+      'curl -sS -X POST https://upload.example.com/api/2.0/files/upload_sessions',
+      '--intercept',
+      '--tags',
+      '@C-CREATE',
+    ]);
+    assert.equal(code, 2);
+    assert.match(stderr, /the kit could not run: the client made no request to Box's hosts \(upload\.box\.com and api\.box\.com/);
+    assert.match(stderr, /Could not resolve host: upload\.example\.com/);
+  });
+
   test('a client that ignores the proxy: a kit error asking whether it honours HTTPS_PROXY, exit 2', async () => {
     // curl told to go around any proxy, and to a closed loopback port instead of Box: nothing leaves the machine.
     const { code, stderr } = await runKit([
       '--client',
       "curl -sS --noproxy '*' --connect-to ::127.0.0.1:9 -X POST https://upload.box.com/api/2.0/files/upload_sessions",
-      '--intercept',
+      '--intercept-via',
+      'proxy',
       '--tags',
       '@C-CREATE',
     ]);
@@ -95,7 +120,8 @@ describe('--intercept: what the kit says when the client does not come through',
     const { code, stderr } = await runKit([
       '--client',
       'env -u CURL_CA_BUNDLE -u SSL_CERT_FILE bash clients/guide-recipe-box-urls.sh',
-      '--intercept',
+      '--intercept-via',
+      'proxy',
       '--tags',
       '@C-CREATE',
     ]);

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtemp, readFile, readdir } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { type IncomingMessage, type Server, createServer, request } from 'node:http';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,10 +10,11 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type PeerCertificate, connect as tlsConnect } from 'node:tls';
 import { KitError } from '../src/adapters/client.ts';
-import { environmentFor, expandPlaceholders } from '../src/adapters/command.ts';
+import { commandClient, environmentFor, expandPlaceholders } from '../src/adapters/command.ts';
 import { type RunAuthority, createRunAuthority } from '../src/intercept/authority.ts';
-import { describeProxyLog, noRequestProblem } from '../src/intercept/evidence.ts';
-import { type InterceptedRun, createInterceptor } from '../src/intercept/interceptor.ts';
+import { describeInterceptLog, noRequestProblem } from '../src/intercept/evidence.ts';
+import { type InterceptedRun, type Interceptor, createInterceptor } from '../src/intercept/interceptor.ts';
+import { namespaceUnavailable } from '../src/intercept/namespace.ts';
 import { type InterceptProxy, startInterceptProxy } from '../src/intercept/proxy.ts';
 import { type SimulatedServer, startSimulatedServer } from '../src/server/app.ts';
 
@@ -42,6 +43,12 @@ function curl(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; s
       resolve({ code: error ? Number((error as { code?: unknown }).code ?? 1) : 0, stdout, stderr }),
     );
   });
+}
+
+/** Why a Python client test cannot run here, if it cannot: /usr/bin/python3 without requests. */
+function pythonRequestsMissing(): string | undefined {
+  const probe = spawnSync('/usr/bin/python3', ['-c', 'import requests'], { stdio: 'ignore' });
+  return probe.status === 0 ? undefined : '/usr/bin/python3 with requests is needed (Debian: apt-get install python3-requests)';
 }
 
 describe('the interception proxy and its CA', () => {
@@ -120,7 +127,7 @@ describe('the interception proxy and its CA', () => {
     assert.equal(plain.stdout, '403');
     const log = proxy.log();
     assert.equal(log.counts.refused - before, 5);
-    const evidence = describeProxyLog(log);
+    const evidence = describeInterceptLog({ via: 'proxy', ...log });
     assert.match(evidence, /CONNECT example\.com:443: refused \(403\)/);
     assert.match(evidence, /GET http:\/\/upload\.box\.com\/api\/2\.0\/files\/upload_sessions\?…: refused/);
     assert.doesNotMatch(evidence, /s3cret/);
@@ -134,14 +141,14 @@ describe('the interception proxy and its CA', () => {
     const log = proxy.log();
     const failure = log.events.find((event) => event.kind === 'tls-failed' && /unknown_ca/.test(event.detail ?? ''));
     assert.ok(failure, JSON.stringify(log.events));
-    const problem = noRequestProblem({ events: [failure], counts: { intercepted: 0, refused: 0, 'tls-failed': 1 } });
+    const problem = noRequestProblem({ via: 'proxy', events: [failure], counts: { intercepted: 0, refused: 0, 'tls-failed': 1 } });
     assert.match(problem, /^the client made no request through the proxy; does it honour HTTPS_PROXY\?/);
     assert.match(problem, /the client sent TLS alert unknown_ca \(48\)/);
   });
 
   test('a client that ignores the proxy gets the plain question', () => {
     assert.equal(
-      noRequestProblem({ events: [], counts: { intercepted: 0, refused: 0, 'tls-failed': 0 } }),
+      noRequestProblem({ via: 'proxy', events: [], counts: { intercepted: 0, refused: 0, 'tls-failed': 0 } }),
       'the client made no request through the proxy; does it honour HTTPS_PROXY?',
     );
   });
@@ -156,14 +163,25 @@ describe('the interception proxy and its CA', () => {
 
 describe('the client environment of --intercept', () => {
   const job = { baseUrl: 'https://upload.box.com/api/2.0', token: 't0k', file: '/tmp/f.bin', fileName: 'f.bin', folderId: '0', timeoutMs: 1000 };
-  const proxy = { proxyUrl: 'http://127.0.0.1:4321', caFile: '/tmp/run/intercept-ca.pem' };
+  const proxy = { via: 'proxy', proxyUrl: 'http://127.0.0.1:4321', caFile: '/tmp/run/intercept-ca.pem' } as const;
 
   test('every proxy variable in both spellings, NO_PROXY cleared, and the CA where each stack reads it', () => {
-    const env = environmentFor({ ...job, proxy });
+    const env = environmentFor({ ...job, intercept: proxy });
     for (const name of ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy']) assert.equal(env[name], proxy.proxyUrl, name);
     for (const name of ['NO_PROXY', 'no_proxy']) assert.equal(env[name], '', name);
     for (const name of ['SSL_CERT_FILE', 'CURL_CA_BUNDLE', 'REQUESTS_CA_BUNDLE', 'NODE_EXTRA_CA_CERTS']) assert.equal(env[name], proxy.caFile, name);
     assert.equal(env.UPLOAD_BASE_URL, 'https://upload.box.com/api/2.0');
+  });
+
+  test("in the client's own namespace: no proxy (an inherited one emptied) and the CA where each stack reads it", () => {
+    const env = environmentFor({
+      ...job,
+      intercept: { via: 'namespace', caFile: proxy.caFile, hostsFile: '/tmp/run/intercept-hosts', adopt: () => undefined },
+    });
+    for (const name of ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'ALL_PROXY', 'all_proxy', 'NO_PROXY', 'no_proxy'])
+      assert.equal(env[name], '', name);
+    for (const name of ['SSL_CERT_FILE', 'CURL_CA_BUNDLE', 'REQUESTS_CA_BUNDLE', 'NODE_EXTRA_CA_CERTS']) assert.equal(env[name], proxy.caFile, name);
+    assert.equal(env.NODE_USE_ENV_PROXY, undefined);
   });
 
   test('no proxy variable without --intercept', () => {
@@ -171,7 +189,7 @@ describe('the client environment of --intercept', () => {
   });
 
   test('{caFile} is the CA with --intercept, and a kit error without it', () => {
-    assert.equal(expandPlaceholders('rclone --ca-cert {caFile} {file}', { ...job, proxy }), 'rclone --ca-cert /tmp/run/intercept-ca.pem /tmp/f.bin');
+    assert.equal(expandPlaceholders('rclone --ca-cert {caFile} {file}', { ...job, intercept: proxy }), 'rclone --ca-cert /tmp/run/intercept-ca.pem /tmp/f.bin');
     assert.throws(
       () => expandPlaceholders('rclone --ca-cert {caFile}', job),
       (error) => error instanceof KitError && /--intercept/.test(error.message),
@@ -189,7 +207,7 @@ describe('a dropped connection through the proxy', () => {
 
   before(async () => {
     server = await startSimulatedServer({ token: 't', partSize: 1024 * 1024, minFileSize: 1 });
-    const interceptor = await createInterceptor(await mkdtemp(join(tmpdir(), 'intercept-drop-')));
+    const interceptor = await createInterceptor(await mkdtemp(join(tmpdir(), 'intercept-drop-')), 'proxy');
     ca = await readFile(interceptor.caFile, 'utf8');
     run = await interceptor.start(server);
   });
@@ -199,6 +217,7 @@ describe('a dropped connection through the proxy', () => {
   });
 
   const tunnel = async () => {
+    if (run.access.via !== 'proxy') throw new Error('a proxy run');
     const { socket } = await connectThrough(run.access.proxyUrl, 'upload.box.com:443');
     const tls = tlsConnect({ socket, servername: 'upload.box.com', ca });
     await once(tls, 'secureConnect');
@@ -247,5 +266,77 @@ describe('a dropped connection through the proxy', () => {
     const { answer, end } = await sendPart(await createSession());
     assert.match(answer, /^HTTP\/1.1 503 [^]*"code":"unavailable"/);
     assert.equal(end, 'closed');
+  });
+});
+
+// --intercept's default on Linux: the client in a network namespace of its own, where Box's hosts are 127.0.0.1
+// and the kit accepts on 127.0.0.1:443. The client connects to Box's hosts as it would to Box (no proxy), so a
+// drop reaches it as it does direct; and nothing else is reachable from there.
+describe("the client's own network namespace", { skip: namespaceUnavailable() }, () => {
+  let server: SimulatedServer;
+  let interceptor: Interceptor;
+  const job = { token: 't', file: '/dev/null', fileName: 'f.bin', folderId: '0', timeoutMs: 30_000 };
+
+  before(async () => {
+    server = await startSimulatedServer({ token: 't', partSize: 1024 * 1024, minFileSize: 1 });
+    interceptor = await createInterceptor(await mkdtemp(join(tmpdir(), 'intercept-ns-')), 'namespace');
+  });
+  after(() => server.close());
+
+  /** Runs `script` (sh) as a client in its own namespace; what it printed, and what the kit saw. */
+  const runInNamespace = async (script: string) => {
+    const run = await interceptor.start(server);
+    const outcome = await commandClient(script).upload({ ...job, baseUrl: run.baseUrl, intercept: run.access });
+    return { outcome, log: await run.finish() };
+  };
+
+  test("reaches Box's hosts over TLS with the run's CA, and nothing else: not the host's loopback, not another name", async () => {
+    const hostPort = new URL(server.baseUrl).port;
+    const { outcome, log } = await runInNamespace(
+      [
+        `curl -sS -o /dev/null -w "upload %{http_code}\\n" -H "authorization: Bearer t" "$UPLOAD_BASE_URL/files/upload_sessions/${'F'.repeat(32)}"`,
+        'curl -sS -o /dev/null -w "api %{http_code}\\n" -H "authorization: Bearer t" https://api.box.com/2.0/folders/0/items',
+        `curl -sS -m 5 -o /dev/null http://127.0.0.1:${hostPort}/ || echo "host loopback unreachable $?"`,
+        'curl -sS -m 5 -o /dev/null https://example.com/ || echo "example.com unreachable $?"',
+        'echo "proxy=[$HTTPS_PROXY$https_proxy]"',
+      ].join('; '),
+    );
+    assert.equal(outcome.exitCode, 0, outcome.stderr);
+    assert.match(outcome.stdout, /^upload 404\napi 200\nhost loopback unreachable 7\nexample\.com unreachable 6\nproxy=\[\]\n$/, outcome.stderr);
+    assert.deepEqual(log.counts, { intercepted: 2, refused: 0, 'tls-failed': 0 });
+    assert.match(describeInterceptLog(log), /^upload\.box\.com:443: answered by the simulated server\napi\.box\.com:443: answered by the simulated server$/);
+  });
+
+  test('a client that does not trust the CA: the TLS alert it sent, in the kit error', async () => {
+    const { log } = await runInNamespace('curl -sS --cacert /etc/ssl/certs/ca-certificates.crt https://upload.box.com/api/2.0/files/upload_sessions');
+    const problem = noRequestProblem(log);
+    assert.match(
+      problem,
+      /^the client made no request to Box's hosts .* It reached upload\.box\.com:443 but did not accept the kit's certificate: the client sent TLS alert unknown_ca/,
+    );
+  });
+
+  test('a drop reaches a Python requests client as it does direct: "Connection aborted", no ProxyError', { skip: pythonRequestsMissing() }, async () => {
+    server.setFaultPlan({ instructions: [{ op: 'part', part: 1, attempt: 1, action: { kind: 'drop' } }] });
+    const created = await fetch(`${server.baseUrl}/files/upload_sessions`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer t', 'content-type': 'application/json' },
+      body: JSON.stringify({ folder_id: '0', file_name: `ns-${Math.random()}.bin`, file_size: 2 * 1024 * 1024 }),
+    });
+    const path = new URL(((await created.json()) as { session_endpoints: { upload_part: string } }).session_endpoints.upload_part).pathname;
+    const python = [
+      'import base64, hashlib, requests',
+      "data = b'7' * 1048576",
+      "digest = 'sha=' + base64.b64encode(hashlib.sha1(data).digest()).decode()",
+      'try:',
+      `    answer = requests.put('https://upload.box.com${path}', data=data, headers={'authorization': 'Bearer t', 'content-range': 'bytes 0-1048575/2097152', 'digest': digest})`,
+      '    print(answer.status_code, answer.text)',
+      'except requests.exceptions.RequestException as error:',
+      '    print(type(error).__name__, error)',
+    ].join('\n');
+    const script = join(await mkdtemp(join(tmpdir(), 'intercept-ns-')), 'put.py');
+    await writeFile(script, python);
+    const { outcome } = await runInNamespace(`/usr/bin/python3 ${script}`);
+    assert.match(outcome.stdout, /^ConnectionError \('Connection aborted\.'/, outcome.stdout + outcome.stderr);
   });
 });

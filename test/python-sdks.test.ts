@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { KNOWN_CLIENTS } from '../src/cli/known-clients.ts';
+import { namespaceUnavailable } from '../src/intercept/namespace.ts';
 import { runKit } from './support/kit.ts';
 
 /** Why a Python SDK adapter cannot run on this machine, if it cannot: the Debian packages it needs. */
@@ -26,4 +27,22 @@ describe("Box's Python SDKs through their adapters", { concurrency: 2 }, () => {
       }
     });
   }
+});
+
+// boxsdk retries a dropped connection by the words of the exception ("Connection aborted", …). In its own network
+// namespace it meets Box's hosts as it meets the kit direct, so every rule that judges a drop or a wait is the same.
+describe('the legacy Python SDK, direct and on Box’s own hosts through --intercept', () => {
+  const direct = KNOWN_CLIENTS.find((client) => client.id === 'box-python-sdk-legacy');
+  const intercepted = KNOWN_CLIENTS.find((client) => client.id === 'box-python-sdk-legacy-box-hosts');
+  const skip = missingPackages(['requests', 'attr']) ?? namespaceUnavailable();
+  test('the same status on every rule about drops and waits, C-RETRY passed', { skip }, async () => {
+    const tags = ['--tags', '@C-RETRY or @C-RATE-LIMIT or @C-COMMIT-RETRY-AFTER'];
+    const runs = await Promise.all([direct, intercepted].map((client) => runKit(['--client', client?.command ?? '', ...(client?.kitArgs ?? []), ...tags])));
+    const statuses = runs.map(({ report, stderr }) => {
+      assert.ok(report, stderr);
+      return Object.fromEntries(report.rules.filter((rule) => rule.status !== 'skipped').map((rule) => [rule.id, rule.status]));
+    });
+    assert.equal(statuses[0]?.['C-RETRY'], 'passed');
+    assert.deepEqual(statuses[1], statuses[0]);
+  });
 });

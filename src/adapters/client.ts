@@ -1,4 +1,4 @@
-import type { ProxyAccess } from '../intercept/environment.ts';
+import type { InterceptAccess } from '../intercept/environment.ts';
 
 /** What the kit hands a client for one upload (the command contract's environment). */
 export interface UploadJob {
@@ -8,8 +8,8 @@ export interface UploadJob {
   fileName: string;
   folderId: string;
   timeoutMs: number;
-  /** With --intercept: the proxy the client must go through, and the CA it must trust. */
-  proxy?: ProxyAccess;
+  /** With --intercept: how the client reaches the kit on Box's hosts, and the CA it must trust. */
+  intercept?: InterceptAccess;
 }
 
 export interface ClientOutcome {

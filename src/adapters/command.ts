@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import type { ClientOutcome, ClientUnderTest, UploadJob } from './client.ts';
 import { KitError } from './client.ts';
-import { proxyEnvironment } from '../intercept/environment.ts';
+import { interceptEnvironment } from '../intercept/environment.ts';
+import { listenerOf, namespaceArgv } from '../intercept/namespace.ts';
 import { ProcessTree } from './process-tree.ts';
 
 const KEEP_OUTPUT_BYTES = 64 * 1024;
@@ -11,7 +12,7 @@ const SHELL_SAFE = /^[\w./:@%+=,-]*$/;
 /** `{baseUrl}`, `{token}`, `{file}`, `{fileName}`, `{folderId}` (and `{caFile}` with --intercept) in a command, replaced by the job's values. */
 export function expandPlaceholders(command: string, job: UploadJob): string {
   const values: Record<string, string> = { baseUrl: job.baseUrl, token: job.token, file: job.file, fileName: job.fileName, folderId: job.folderId };
-  if (job.proxy) values.caFile = job.proxy.caFile;
+  if (job.intercept) values.caFile = job.intercept.caFile;
   else if (command.includes('{caFile}')) throw new KitError('the command uses {caFile}, the CA of --intercept: run it with --intercept');
   for (const [name, value] of Object.entries(values)) {
     // The kit chooses these values; they go into a shell command line unquoted.
@@ -27,7 +28,7 @@ export function environmentFor(job: UploadJob): Record<string, string> {
     UPLOAD_FILE: job.file,
     UPLOAD_FILE_NAME: job.fileName,
     UPLOAD_FOLDER_ID: job.folderId,
-    ...(job.proxy ? proxyEnvironment(job.proxy) : {}),
+    ...(job.intercept ? interceptEnvironment(job.intercept) : {}),
   };
 }
 
@@ -89,16 +90,26 @@ export function commandClient(command: string, options: CommandClientOptions = {
       const started = performance.now();
       const expanded = expandPlaceholders(command, job);
       const tree = await ProcessTree.create({ cgroup: options.cgroup });
-      const [file, args] = tree.argv(expanded);
+      const intercept = job.intercept;
+      const inNamespace = intercept?.via === 'namespace';
+      const [file, args] = inNamespace ? namespaceArgv(intercept.hostsFile, tree.argv(expanded)) : tree.argv(expanded);
       const child = spawn(file, args, {
         env: { ...process.env, ...environmentFor(job), ...tree.env },
-        stdio: ['ignore', 'pipe', 'pipe'],
+        stdio: ['ignore', 'pipe', 'pipe', inNamespace ? 'ipc' : 'ignore'],
         detached: true,
       });
+      // 'exit', not 'close': 'close' waits for the pipes, which a stray descendant may hold forever.
+      const exited = new Promise<{ code: number | null } | { error: Error }>((resolve) => {
+        child.once('error', (error) => resolve({ error }));
+        child.once('exit', (code) => resolve({ code }));
+      });
+      const listener = inNamespace ? listenerOf(child) : undefined;
+      const { stdout: stdoutPipe, stderr: stderrPipe } = child;
+      if (!stdoutPipe || !stderrPipe) throw new KitError('the client command was started without its output pipes');
       const stdout = new Tail(KEEP_OUTPUT_BYTES);
       const stderr = new Tail(KEEP_OUTPUT_BYTES);
-      child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-      child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+      stdoutPipe.on('data', (chunk: Buffer) => stdout.push(chunk));
+      stderrPipe.on('data', (chunk: Buffer) => stderr.push(chunk));
       if (child.pid !== undefined) tree.attach(child.pid);
       let timedOut = false;
       let graceTimer: NodeJS.Timeout | undefined;
@@ -108,16 +119,13 @@ export function commandClient(command: string, options: CommandClientOptions = {
         graceTimer = setTimeout(() => void tree.killAll(), TERM_GRACE_MS);
       }, job.timeoutMs);
       try {
-        // 'exit', not 'close': 'close' waits for the pipes, which a stray descendant may hold forever.
-        const exit = await new Promise<{ code: number | null } | { error: Error }>((resolve) => {
-          child.once('error', (error) => resolve({ error }));
-          child.once('exit', (code) => resolve({ code }));
-        });
+        if (listener && intercept?.via === 'namespace') intercept.adopt(await listener);
+        const exit = await exited;
         clearTimeout(timer);
         clearTimeout(graceTimer);
         // Whatever the command left running goes with it.
         const leftRunning = await tree.killAll();
-        await Promise.all([drain(child.stdout, DRAIN_MS), drain(child.stderr, DRAIN_MS)]);
+        await Promise.all([drain(stdoutPipe, DRAIN_MS), drain(stderrPipe, DRAIN_MS)]);
         if ('error' in exit) throw new KitError(`could not start the client command: ${exit.error.message}`);
         const code = exit.code;
         if (!timedOut && leftRunning > 0) {

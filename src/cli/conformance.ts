@@ -1,3 +1,4 @@
+import { namespaceUnavailable } from '../intercept/namespace.ts';
 import { type RemoteServer, runConformance } from '../kit/conformance.ts';
 import { readFile } from 'node:fs/promises';
 import { parseExpectedFailures } from '../grader/results.ts';
@@ -14,11 +15,14 @@ Box upload server against the server rules (both in one report).
                           {fileName} {folderId} in the command)
                           Grades the client side only.
   --intercept             with --client: run the client as it ships, calling Box's own hosts. The kit
-                          sets HTTPS_PROXY (and HTTP_PROXY, lowercase twins, NO_PROXY cleared) to a proxy
-                          on 127.0.0.1 that answers upload.box.com and api.box.com with the simulated
-                          server, over TLS with a CA made for the run (SSL_CERT_FILE, CURL_CA_BUNDLE,
-                          REQUESTS_CA_BUNDLE, NODE_EXTRA_CA_CERTS, or {caFile} in the command); any other
-                          host is refused
+                          answers upload.box.com and api.box.com with the simulated server, over TLS with
+                          a CA made for the run (SSL_CERT_FILE, CURL_CA_BUNDLE, REQUESTS_CA_BUNDLE,
+                          NODE_EXTRA_CA_CERTS, or {caFile} in the command). On Linux the client runs in a
+                          network namespace of its own where those hosts are 127.0.0.1 and nothing else
+                          is reachable; elsewhere through a proxy in HTTPS_PROXY (and HTTP_PROXY,
+                          lowercase twins, NO_PROXY cleared) that refuses any other host
+  --intercept-via <how>   namespace or proxy: how --intercept brings the client to the kit (implies
+                          --intercept; default: namespace where the kit can make one)
   --part-size <bytes>     part_size the simulated server hands out in client runs (default 1048576; 1024
                           to 134217728); every scenario's file is so many parts of it
   --server <base-url>     grade a server instead, e.g. https://upload.box.com/api/2.0 (server side only)
@@ -116,6 +120,7 @@ async function main(): Promise<void> {
     large: { type: 'boolean' },
     timeout: { type: 'string' },
     intercept: { type: 'boolean' },
+    'intercept-via': { type: 'string' },
     'part-size': { type: 'string' },
     'server-depth': { type: 'string' },
     'server-seed': { type: 'string' },
@@ -136,7 +141,14 @@ async function main(): Promise<void> {
   const timeout = values.timeout === undefined ? undefined : Number(values.timeout);
   if (timeout !== undefined && (!Number.isFinite(timeout) || timeout <= 0)) usageError(`--timeout takes a number of seconds, got "${values.timeout}"`);
   if (values.client !== undefined && values.client.trim() === '') usageError('--client needs a command');
-  if (values.intercept && values.client === undefined) usageError('--intercept runs a --client command through the kit\'s proxy: give --client "<command>"');
+  const interceptVia = values['intercept-via'];
+  if (interceptVia !== undefined && interceptVia !== 'namespace' && interceptVia !== 'proxy')
+    usageError(`--intercept-via takes namespace or proxy, got "${interceptVia}"`);
+  const intercept = values.intercept || interceptVia !== undefined;
+  if (intercept && values.client === undefined) usageError('--intercept runs a --client command as it ships: give --client "<command>"');
+  const unavailable = intercept && interceptVia !== 'proxy' ? namespaceUnavailable() : undefined;
+  if (interceptVia === 'namespace' && unavailable)
+    usageError(`--intercept-via namespace: the kit cannot make the client a network namespace here (${unavailable}); use --intercept-via proxy`);
   if (values['part-size'] !== undefined && (server || values.replay !== undefined))
     usageError('--part-size sets the part size of client runs: leave out --server and --replay');
   const serverDepth = values['server-depth'];
@@ -166,7 +178,7 @@ async function main(): Promise<void> {
     expectedFailures: values['expect-failures'] === undefined ? undefined : await expectedFailuresFrom(values['expect-failures']),
     timeoutMs: (timeout ?? 60) * 1000,
     answerTimeoutMs: timeout === undefined ? undefined : timeout * 1000,
-    intercept: values.intercept ?? false,
+    intercept: intercept ? (interceptVia ?? (unavailable ? 'proxy' : 'namespace')) : undefined,
     partSize,
     serverDepth,
     serverSeed: values['server-seed'] === undefined ? undefined : integerOption('conformance', 'server-seed', values['server-seed'], 0, -(2 ** 31)),

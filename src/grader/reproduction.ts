@@ -84,7 +84,8 @@ export interface ReproductionContext {
   /** The server side graded: a remote server, a recording, or the embedded simulated server. */
   server: { kind: 'remote'; baseUrl: string; folderId: string; apiBaseUrl?: string } | { kind: 'replay'; dir: string } | { kind: 'embedded' };
   partSize?: number;
-  intercept?: boolean;
+  /** --intercept, and how the client was brought to the kit. */
+  intercept?: 'namespace' | 'proxy';
   /** Tokens of this run: never in a reproduction, replaced by $TOKEN wherever they appear. */
   secrets: readonly string[];
 }
@@ -118,7 +119,7 @@ export function rerunCommand(rule: Pick<RuleResult, 'id' | 'side'>, context: Rep
   const generated = /replay with --seed (\d+) --runs (\d+)/.exec(finding?.message ?? '');
   if (rule.side === 'client') {
     if (context.clientCommand !== undefined) words.push('--client', shellQuote(context.clientCommand));
-    if (context.intercept) words.push('--intercept');
+    if (context.intercept) words.push('--intercept', ...(context.intercept === 'proxy' ? ['--intercept-via', 'proxy'] : []));
     if (context.partSize !== undefined) words.push('--part-size', String(context.partSize));
     if (generated) words.push('--seed', generated[1] ?? '', '--runs', generated[2] ?? '');
   } else if (context.server.kind === 'remote') {

@@ -1,15 +1,19 @@
 /**
- * --intercept for one conformance run: the run's CA, made once, and for each client run a proxy in front
- * of that run's simulated server, answering Box's own hosts. What the proxy saw becomes the run's
- * evidence, and a client that never came through it is the kit's error, not a wall of failed rules.
+ * --intercept for one conformance run: the run's CA, made once, and for each client run an endpoint in front
+ * of that run's simulated server, answering Box's own hosts: in the client's own network namespace where the
+ * kit can make one, through an HTTPS proxy where it cannot. What the endpoint saw becomes the run's evidence,
+ * and a client that never came through it is the kit's error, not a wall of failed rules.
  */
+import type { Server, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createRunAuthority } from './authority.ts';
 import type { PublicHost } from '../server/state.ts';
 import { BOX_HOSTS, BOX_UPLOAD_BASE_URL } from './box-hosts.ts';
-import type { ProxyAccess } from './environment.ts';
-import type { ProxyLog } from './evidence.ts';
+import type { InterceptAccess } from './environment.ts';
+import type { InterceptLog, InterceptVia } from './evidence.ts';
+import { writeHostsFile } from './namespace.ts';
 import { startInterceptProxy } from './proxy.ts';
+import { InterceptEventLog, type TlsEndpoint, terminateTls } from './tls-endpoint.ts';
 
 /** A server that serves connections made to a public host (the simulated server does). */
 export interface HostServer {
@@ -17,40 +21,68 @@ export interface HostServer {
 }
 
 export interface InterceptedRun {
-  access: ProxyAccess;
+  access: InterceptAccess;
   /** The base URL the client is given: Box's own. */
   baseUrl: string;
-  /** Stops the proxy and says what it saw. */
-  finish(): Promise<ProxyLog>;
+  /** Stops answering and says what was seen. */
+  finish(): Promise<InterceptLog>;
 }
 
 export interface Interceptor {
+  readonly via: InterceptVia;
   readonly caFile: string;
   start(server: HostServer): Promise<InterceptedRun>;
 }
 
-/** The run's CA, its certificate written to `workDir` (the run's temporary directory, removed with it). */
-export async function createInterceptor(workDir: string): Promise<Interceptor> {
+/** The run's CA, its certificate (and the namespace's hosts file) written to `workDir` (the run's temporary directory, removed with it). */
+export async function createInterceptor(workDir: string, via: InterceptVia): Promise<Interceptor> {
   const authority = await createRunAuthority(workDir);
+  const hostsFile = via === 'namespace' ? await writeHostsFile(workDir) : '';
+  const deliverTo = (server: HostServer) => (socket: Duplex, host: string, reset: () => void) => {
+    const publicHost = BOX_HOSTS[host];
+    if (publicHost) server.acceptConnection(socket, publicHost, reset);
+    else socket.destroy();
+  };
   return {
+    via,
     caFile: authority.caFile,
     start: async (server) => {
-      const proxy = await startInterceptProxy({
-        authority,
-        hosts: Object.keys(BOX_HOSTS),
-        deliver: (socket, host, reset) => {
-          const publicHost = BOX_HOSTS[host];
-          if (publicHost) server.acceptConnection(socket, publicHost, reset);
-          else socket.destroy();
-        },
-      });
+      if (via === 'proxy') {
+        const proxy = await startInterceptProxy({ authority, hosts: Object.keys(BOX_HOSTS), deliver: deliverTo(server) });
+        return {
+          access: { via, proxyUrl: proxy.url, caFile: authority.caFile },
+          baseUrl: BOX_UPLOAD_BASE_URL,
+          finish: async () => {
+            const log = proxy.log();
+            await proxy.close();
+            return { via, ...log };
+          },
+        };
+      }
+      const log = new InterceptEventLog();
+      const endpoint: TlsEndpoint = { authority, hosts: new Set(Object.keys(BOX_HOSTS)), note: (event) => log.note(event), deliver: deliverTo(server) };
+      const listeners = new Set<Server>();
+      const sockets = new Set<Socket>();
       return {
-        access: { proxyUrl: proxy.url, caFile: authority.caFile },
+        access: {
+          via,
+          caFile: authority.caFile,
+          hostsFile,
+          adopt: (listener) => {
+            listeners.add(listener);
+            listener.on('connection', (socket: Socket) => {
+              sockets.add(socket);
+              socket.once('close', () => sockets.delete(socket));
+              socket.on('error', () => socket.destroy());
+              terminateTls(socket, endpoint);
+            });
+          },
+        },
         baseUrl: BOX_UPLOAD_BASE_URL,
         finish: async () => {
-          const log = proxy.log();
-          await proxy.close();
-          return log;
+          for (const socket of sockets) socket.destroy();
+          await Promise.all([...listeners].map((listener) => new Promise<void>((resolve) => listener.close(() => resolve()))));
+          return { via, ...log.snapshot() };
         },
       };
     },

@@ -8,24 +8,14 @@
 import { once } from 'node:events';
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { TLSSocket } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import type { RunAuthority } from './authority.ts';
-
-export type ProxyEventKind = 'intercepted' | 'refused' | 'tls-failed';
-
-export interface ProxyEvent {
-  kind: ProxyEventKind;
-  /** What the client asked for: "host:port" of a CONNECT, or the URL of a plain proxy request. */
-  target: string;
-  /** For a TLS failure: what the client did (the alert it sent, or that it hung up). */
-  detail?: string;
-}
+import { type InterceptEvent, InterceptEventLog, terminateTls } from './tls-endpoint.ts';
 
 export interface InterceptProxy {
   /** http://127.0.0.1:<port> */
   readonly url: string;
-  /** The first events, in order (bounded), and how many of each kind there were in all. */
-  log(): { events: ProxyEvent[]; counts: Record<ProxyEventKind, number> };
+  log(): ReturnType<InterceptEventLog['snapshot']>;
   close(): Promise<void>;
 }
 
@@ -40,18 +30,6 @@ export interface InterceptProxyOptions {
   deliver(socket: TLSSocket, host: string, reset: () => void): void;
 }
 
-const KEPT_EVENTS = 200;
-const HANDSHAKE_TIMEOUT_MS = 10_000;
-
-/** "the client sent TLS alert unknown_ca", from Node's error for an alert the peer sent. */
-export function describeTlsFailure(error: Error & { code?: string }): string {
-  const alert = /ALERT_([A-Z_]+)$/.exec(error.code ?? '')?.[1];
-  const number = /alert number (\d+)/.exec(error.message)?.[1];
-  if (alert) return `the client sent TLS alert ${alert.toLowerCase()}${number ? ` (${number})` : ''}`;
-  if (error.code === 'ECONNRESET') return 'the client reset the connection during the TLS handshake';
-  return `the TLS handshake failed: ${error.message}`;
-}
-
 /** "upload.box.com", 443 from a CONNECT target; undefined when it is not host:port. */
 function parseTarget(target: string): { host: string; port: number } | undefined {
   const match = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(target);
@@ -61,13 +39,10 @@ function parseTarget(target: string): { host: string; port: number } | undefined
 
 export async function startInterceptProxy(options: InterceptProxyOptions): Promise<InterceptProxy> {
   const hosts = new Set(options.hosts.map((host) => host.toLowerCase()));
-  const events: ProxyEvent[] = [];
-  const counts: Record<ProxyEventKind, number> = { intercepted: 0, refused: 0, 'tls-failed': 0 };
+  const log = new InterceptEventLog();
+  const note = (event: InterceptEvent) => log.note(event);
+  const endpoint = { authority: options.authority, hosts, note, deliver: options.deliver };
   const sockets = new Set<Socket>();
-  const note = (event: ProxyEvent) => {
-    counts[event.kind] += 1;
-    if (events.length < KEPT_EVENTS) events.push(event);
-  };
   const refusal = `only ${[...hosts].map((host) => `${host}:443`).join(' and ')} are answered here, by the Box conformance kit; nothing leaves this machine\n`;
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -99,32 +74,7 @@ export async function startInterceptProxy(options: InterceptProxyOptions): Promi
         if (socket.destroyed) return;
         socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
         if (head.length > 0) socket.unshift(head);
-        const tls = new TLSSocket(socket, { isServer: true, secureContext, ALPNProtocols: ['http/1.1'] });
-        const timer = setTimeout(() => tls.destroy(new Error('no TLS handshake within 10 s')), HANDSHAKE_TIMEOUT_MS);
-        let secured = false;
-        let failed = false;
-        tls.once('secure', () => {
-          secured = true;
-          clearTimeout(timer);
-          note({ kind: 'intercepted', target: `CONNECT ${host}:443` });
-          options.deliver(tls, host, () => {
-            if (!socket.destroyed) socket.resetAndDestroy();
-            tls.destroy();
-          });
-        });
-        tls.on('error', (error: Error & { code?: string }) => {
-          if (secured || failed) return;
-          failed = true;
-          clearTimeout(timer);
-          note({ kind: 'tls-failed', target: `CONNECT ${host}:443`, detail: describeTlsFailure(error) });
-          tls.destroy();
-        });
-        tls.once('close', () => {
-          clearTimeout(timer);
-          if (!secured && !failed) {
-            note({ kind: 'tls-failed', target: `CONNECT ${host}:443`, detail: 'the client closed the connection during the TLS handshake' });
-          }
-        });
+        terminateTls(socket, endpoint, { host, context: secureContext });
       },
       (error: unknown) => {
         note({ kind: 'tls-failed', target: `CONNECT ${host}:443`, detail: `the kit could not make a certificate: ${String(error)}` });
@@ -144,7 +94,7 @@ export async function startInterceptProxy(options: InterceptProxyOptions): Promi
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    log: () => ({ events: [...events], counts: { ...counts } }),
+    log: () => log.snapshot(),
     close: async () => {
       for (const socket of sockets) socket.destroy();
       server.closeAllConnections();

@@ -5,8 +5,9 @@ import { type ClientRun, type RunJudgement, judgeRun } from '../grader/client-ch
 import { startSimulatedServer } from '../server/app.ts';
 import type { FaultInstruction } from '../server/faults.ts';
 import { rangeDigests } from './range-digests.ts';
+import { silentRunAttachment } from './silent-client.ts';
 import { writeSeededFile, writeSparseFile } from './source-file.ts';
-import { type ProxyLog, noRequestProblem } from '../intercept/evidence.ts';
+import { type InterceptLog, noRequestProblem } from '../intercept/evidence.ts';
 import type { Interceptor } from '../intercept/interceptor.ts';
 
 /** The situation a client is put in: what a scenario's Given steps describe. */
@@ -28,7 +29,7 @@ export interface RunContext {
   /** Per client run, and per started GiB of the file for files over 1 GiB. */
   timeoutMs: number;
   seed: string;
-  /** --intercept: the client goes through a proxy answering Box's own hosts. */
+  /** --intercept: the client calls Box's own hosts, answered by the kit. */
   intercept?: Promise<Interceptor>;
 }
 
@@ -41,8 +42,8 @@ export interface RecordedRun {
   serverBaseUrl: string;
   /** The run judged on every client rule, once. */
   judgement: RunJudgement;
-  /** With --intercept: where the client went through the proxy. */
-  proxyLog?: ProxyLog;
+  /** With --intercept: where the client went, as the kit's endpoint on Box's hosts saw it. */
+  interceptLog?: InterceptLog;
   /** How the source file's bytes are made (protocol/seeded-bytes.ts): what a reproduction needs to make them again. */
   source: SourceFile;
 }
@@ -93,7 +94,7 @@ export async function runClientOnce(client: ClientUnderTest, setup: RunSetup, co
     const fileName = `conformance-${process.pid}-${runCounter}.bin`;
     const intercepted = context.intercept ? await (await context.intercept).start(server) : undefined;
     let outcome: ClientOutcome;
-    let proxyLog: ProxyLog | undefined;
+    let interceptLog: InterceptLog | undefined;
     try {
       outcome = await client.upload({
         baseUrl: intercepted?.baseUrl ?? server.baseUrl,
@@ -102,13 +103,17 @@ export async function runClientOnce(client: ClientUnderTest, setup: RunSetup, co
         fileName,
         folderId: context.folderId,
         timeoutMs: runTimeoutMs(context.timeoutMs, setup.fileSize),
-        proxy: intercepted?.access,
+        intercept: intercepted?.access,
       });
     } finally {
-      proxyLog = await intercepted?.finish();
+      interceptLog = await intercepted?.finish();
     }
     const traffic = server.traffic();
-    if (proxyLog && traffic.length === 0) throw new KitError(noRequestProblem(proxyLog));
+    if (interceptLog && traffic.length === 0) {
+      // One line: the kit's error is a single line wherever it is shown.
+      const printed = silentRunAttachment(runIdOf(setup), outcome).lastLines.split('\n').slice(-3).join(' / ');
+      throw new KitError(`${noRequestProblem(interceptLog)}${printed ? ` It printed: ${printed}` : ''}`);
+    }
     const created = traffic.find((exchange) => exchange.op === 'commit' && exchange.status === 201);
     const entry = (created?.responseBody as { entries?: { id?: unknown }[] } | undefined)?.entries?.[0];
     const stored = typeof entry?.id === 'string' ? server.storedFile(entry.id) : undefined;
@@ -126,7 +131,7 @@ export async function runClientOnce(client: ClientUnderTest, setup: RunSetup, co
     };
     const runId = runIdOf(setup);
     const sourceFile = { seed: fileSeedOf(context.seed, setup.fileSize), sparse: setup.sparseSource === true, sha1: source.sha1 };
-    return { runId, setup, run, outcome, serverBaseUrl: server.baseUrl, proxyLog, judgement: judgeRun(run, runId), source: sourceFile };
+    return { runId, setup, run, outcome, serverBaseUrl: server.baseUrl, interceptLog, judgement: judgeRun(run, runId), source: sourceFile };
   } finally {
     await server.close();
   }

@@ -30,6 +30,7 @@ import { setServerTarget } from './server-target.ts';
 import { couldNotRunReason } from './silent-client.ts';
 import { clearPlannedScenarios, planScenario } from './situations.ts';
 import type { KitWorldParameters } from './world-parameters.ts';
+import type { InterceptVia } from '../intercept/evidence.ts';
 
 export const KIT_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
@@ -64,8 +65,8 @@ export interface ConformanceOptions {
   timeoutMs: number;
   /** Per server answer, 429 and 202 Retry-After waits included (default 120 s): --timeout for server runs. */
   answerTimeoutMs?: number;
-  /** Run the client command through the kit's proxy, which answers Box's own hosts (--intercept). */
-  intercept?: boolean;
+  /** Run the client command as it ships, calling Box's own hosts, answered by the kit (--intercept): in a network namespace of its own, or through a proxy. */
+  intercept?: InterceptVia;
   /** part_size of the client runs (--part-size); each scenario's own when absent. */
   partSize?: number;
   /** How widely a server's probe spaces are covered (--server-depth). */
@@ -206,7 +207,7 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   const worldParameters: KitWorldParameters = {
     client: options.clientCommand === undefined ? { kind: 'reference' } : { kind: 'command', command: options.clientCommand },
     timeoutMs: options.timeoutMs,
-    intercept: options.intercept ?? false,
+    intercept: options.intercept ?? null,
     partSize: options.partSize ?? null,
     token: randomId(16),
     folderId: '0',

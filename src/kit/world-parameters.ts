@@ -1,10 +1,12 @@
+import type { InterceptVia } from '../intercept/evidence.ts';
+
 /** What the kit's runner hands the step definitions (Cucumber world parameters: plain JSON). */
 // A type alias, not an interface, so that it fits Cucumber's JSON object type.
 export type KitWorldParameters = {
   client: { kind: 'reference' } | { kind: 'command'; command: string };
   timeoutMs: number;
-  /** --intercept: the command runs with the kit's proxy answering Box's own hosts. */
-  intercept: boolean;
+  /** --intercept: the command calls Box's own hosts, answered by the kit, in a namespace of its own or through a proxy. */
+  intercept: InterceptVia | null;
   /** --part-size: the part_size of every client run, in place of the one a scenario's Background names. */
   partSize: number | null;
   /** A token made up for this run; the embedded server accepts only it. */

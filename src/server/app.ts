@@ -280,7 +280,10 @@ export async function startSimulatedServer(options: SimulatedServerOptions = {})
     }
     answerParserError(socket, error, record);
   });
-  server.keepAliveTimeout = 5_000;
+  // Idle connections stay open far longer than any Retry-After the kit sends (6 s at most), as behind Box's and
+  // most front ends (nginx: 75 s): a client that waits out a Retry-After and reuses its connection must never
+  // race the server's idle close (5 s, plus Node's 1 s buffer, met a 6 s Retry-After to the millisecond).
+  server.keepAliveTimeout = 75_000;
   server.listen(options.port ?? 0, options.host ?? '127.0.0.1');
   await once(server, 'listening');
   // From now on a failed accept (EMFILE: no descriptors left) costs that connection only; the kernel keeps the others queued.

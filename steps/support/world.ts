@@ -76,8 +76,8 @@ export class KitWorld extends World<KitWorldParameters> {
 
   runContext(): RunContext {
     const { parameters } = this;
-    if (parameters.intercept)
-      interceptor ??= import('../../src/intercept/interceptor.ts').then(({ createInterceptor }) => createInterceptor(parameters.workDir));
+    const via = parameters.intercept;
+    if (via) interceptor ??= import('../../src/intercept/interceptor.ts').then(({ createInterceptor }) => createInterceptor(parameters.workDir, via));
     return {
       workDir: parameters.workDir,
       token: parameters.token,

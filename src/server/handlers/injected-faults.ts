@@ -32,14 +32,35 @@ export function fireFault(ctx: RequestContext, plan: ActivePlan, request: FaultR
   return planned && fire(ctx, plan, planned);
 }
 
+/** How long an intercepted connection's request body is read to its end before the reset. */
+const DRAIN_BEFORE_RESET_MS = 5_000;
+
 /**
  * The connection closes with no answer. Direct, the kernel resets it when body bytes are left unread (a drop
- * mid-body); a connection handed over by the --intercept proxy is reset at the client's end (TCP RST, no TLS
- * close_notify), which the proxy's own TLS close would otherwise hide.
+ * mid-body), and the client meets the reset while writing or while reading, which plain sockets report alike.
+ * A connection handed over by --intercept is TLS: it is reset at the client's end (TCP RST, no close_notify),
+ * which the kit's own TLS close would otherwise hide, once the rest of the request's body is read, so that
+ * the client meets the reset while reading its answer. Met while writing, Python's TLS (3.11) reports it as
+ * SSLEOFError where a plain socket reports a reset, and where the reset lands in the body is the timing of
+ * socket buffers: the verdict would change from run to run.
  */
-export function dropConnection(ctx: RequestContext): void {
+export async function dropConnection(ctx: RequestContext): Promise<void> {
   ctx.exchange.dropped = true;
-  ctx.state.connectionResets.get(ctx.req.socket)?.();
+  const reset = ctx.state.connectionResets.get(ctx.req.socket);
+  if (reset && !ctx.req.complete) {
+    ctx.req.resume();
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, DRAIN_BEFORE_RESET_MS);
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      ctx.req.once('end', done);
+      ctx.req.once('close', done);
+      ctx.req.once('error', done);
+    });
+  }
+  reset?.();
   ctx.req.socket.destroy();
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Adapter: the legacy Box Node SDK (box-node-sdk 3.x, installed as the npm alias box-node-sdk-legacy)
 // under the kit's command contract: a basic client with the token, API roots pointed at the kit's
-// server, then files.getChunkedUploader(...).start() with its defaults (4 parts in parallel).
+// server, then files.getChunkedUploader(...).start() with its defaults (4 parts in parallel). With --box-hosts
+// the API roots and agent are the SDK's defaults, Box's own hosts over https: graded with --intercept.
 import { createReadStream, statSync } from 'node:fs';
 import { clearInterval, setInterval } from 'node:timers';
 import { Agent } from 'node:http';
@@ -15,13 +16,12 @@ const file = env('UPLOAD_FILE');
 
 // The SDK wants app credentials to construct, though a basic (token) client never uses them; its default
 // agent is https-only, and the kit's server speaks plain HTTP on loopback.
-const sdk = new BoxSDK({
-  clientID: 'conformance-kit',
-  clientSecret: 'unused',
-  apiRootURL: origin,
-  uploadAPIRootURL: api,
-  request: { agentClass: Agent, agentOptions: { keepAlive: true } },
-});
+const credentials = { clientID: 'conformance-kit', clientSecret: 'unused' };
+const sdk = new BoxSDK(
+  process.argv.includes('--box-hosts')
+    ? credentials
+    : { ...credentials, apiRootURL: origin, uploadAPIRootURL: api, request: { agentClass: Agent, agentOptions: { keepAlive: true } } },
+);
 const client = sdk.getBasicClient(env('UPLOAD_TOKEN'));
 
 // An SDK promise that never settles must be a hang, as it would be in an application that awaits it, not

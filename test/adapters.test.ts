@@ -11,8 +11,9 @@ import { runKit } from './support/kit.ts';
 import { assertGradedEndToEnd } from './support/real-clients.ts';
 
 // What each real client scores is a finding (npm run grade:known), not an expectation: these tests
-// prove that each adapter runs its client end to end under the kit and yields a complete report.
-describe('real clients through their adapters', () => {
+// prove that each adapter runs its client end to end under the kit and yields a complete report. Side by side:
+// each run mostly waits on the server's delays and Retry-After.
+describe('real clients through their adapters', { concurrency: true }, () => {
   // Those graded with kit options (--intercept: rclone, the recipe with Box's URL) are in intercept-clients.test.ts,
   // the Python SDKs (on a short set of scenarios) in python-sdks.test.ts.
   for (const client of KNOWN_CLIENTS.filter((known) => known.kitArgs === undefined && !known.command.startsWith('/usr/bin/python3 '))) {

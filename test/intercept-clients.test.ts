@@ -43,6 +43,22 @@ describe('clients graded as they ship, through --intercept', { concurrency: true
     }
   });
 
+  test("Box's Node SDKs on Box's own hosts, in their namespace: they open the session and send every part's digest as direct", async () => {
+    const runs = await Promise.all(
+      ['box-node-sdk-box-hosts', 'box-node-sdk-legacy-box-hosts'].map((id) => runKit([...known(id), '--tags', '@C-CREATE or @C-DIGEST'])),
+    );
+    for (const { report, stderr } of runs) {
+      assert.ok(report, stderr);
+      assert.deepEqual(
+        report.rules.filter((rule) => rule.status !== 'skipped').map((rule) => [rule.id, rule.status]),
+        [
+          ['C-CREATE', 'passed'],
+          ['C-DIGEST', 'passed'],
+        ],
+      );
+    }
+  });
+
   test('rclone, configured by environment only, is graded end to end: every client rule judged', async () => {
     const outcome = await runKit(known('rclone'));
     assertGradedEndToEnd(outcome);

@@ -1,4 +1,4 @@
 import { describe } from 'node:test';
-import { defectTests } from './support/self-test.ts';
+import { SELF_TEST_CONCURRENCY, defectTests } from './support/self-test.ts';
 
-describe('self-test: deliberately broken clients, first half', () => defectTests(0));
+describe('self-test: deliberately broken clients, first half', { concurrency: SELF_TEST_CONCURRENCY }, () => defectTests(0));

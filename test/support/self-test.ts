@@ -7,7 +7,7 @@ import { DEFECTS, MINIMAL_CLIENT, failedRules, rulesWithStatus, runKit } from '.
  * How many self-test cases of one file run at once. Each is a real kit process that mostly waits (server delays,
  * Retry-After, 202s: a client case takes about 13 s of which 6 s of CPU), so cases run beside each other.
  */
-export const SELF_TEST_CONCURRENCY = 3;
+export const SELF_TEST_CONCURRENCY = 2;
 
 /** Grades the minimal client with each defect in `half` (0 or 1) of the table, one real process each. */
 export function defectTests(half: 0 | 1): void {

@@ -4,11 +4,12 @@ import { FINDINGS_MEDIA_TYPE, type Finding, type FindingsAttachment } from '../s
 import { jsonMismatch } from '../src/grader/json-expect.ts';
 import { refusalProblem, statusProblem } from '../src/grader/server-checks.ts';
 import { judgeServerExchanges } from '../src/grader/server-findings.ts';
+import { KIT_ERROR_MEDIA_TYPE, reportKitErrors } from '../src/errors.ts';
 import { describeResponse } from '../src/http/transport.ts';
 import { describeExpectation, reproductionRequestsOf } from '../src/probe/exchange.ts';
 import { SERVER_REPRODUCTION_MEDIA_TYPE, type ServerReproductionAttachment } from '../src/grader/reproduction.ts';
 import { serverTarget } from '../src/kit/server-target.ts';
-import { GaveUpWaiting, KIT_ERROR_MEDIA_TYPE } from '../src/probe/budget.ts';
+import { GaveUpWaiting } from '../src/probe/budget.ts';
 import { runProbeSpace } from '../src/probe/cases.ts';
 import { sendOtherBytes } from '../src/probe/part-variants.ts';
 import { Blocked, MAX_LIST_LIMIT, ServerProbe, type ServerTarget } from '../src/probe/probe.ts';
@@ -38,9 +39,8 @@ function serverStep(define: typeof Given, pattern: string | RegExp, body: StepBo
   const wrapped = async function (this: KitWorld, ...args: unknown[]) {
     const scenario = scenarioOf(this);
     try {
-      return (
-        (await (body as (this: KitWorld, scenario: ServerScenario, ...rest: unknown[]) => Promise<'skipped' | void>).call(this, scenario, ...args)) ?? undefined
-      );
+      const run = body as (this: KitWorld, scenario: ServerScenario, ...rest: unknown[]) => Promise<'skipped' | void> | 'skipped' | void;
+      return (await reportKitErrors(this.attach, (async () => run.call(this, scenario, ...args))())) ?? undefined;
     } catch (error) {
       if (error instanceof Blocked && !error.blockedBy.some((rule) => scenario.rules.includes(rule))) {
         for (const rule of scenario.rules) scenario.blocked.push({ rule, run: scenario.name, blockedBy: [...error.blockedBy], reason: error.message });

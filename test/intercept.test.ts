@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type PeerCertificate, connect as tlsConnect } from 'node:tls';
-import { KitError } from '../src/adapters/client.ts';
+import { KitError } from '../src/errors.ts';
 import { commandClient, environmentFor, expandPlaceholders } from '../src/adapters/command.ts';
 import { type RunAuthority, createRunAuthority } from '../src/intercept/authority.ts';
 import { describeInterceptLog, noRequestProblem } from '../src/intercept/evidence.ts';

@@ -29,9 +29,5 @@ export interface ClientUnderTest {
   upload(job: UploadJob): Promise<ClientOutcome>;
 }
 
-/** The kit itself cannot go on (a client command that does not exist, say): exit code 2, not a verdict. */
-export class KitError extends Error {
-  override readonly name = 'KitError';
-}
-
-export const KIT_ERROR_MARKER = 'KIT ERROR: ';
+// The adapters throw it where a client cannot be run at all; its home is src/errors.ts.
+export { KitError } from '../errors.ts';

@@ -5,7 +5,7 @@ import { basename, join, relative, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { loadConfiguration, runCucumber } from '@cucumber/cucumber/api';
-import { KIT_ERROR_MARKER } from '../adapters/client.ts';
+import { KIT_ERROR_MEDIA_TYPE, KitError } from '../errors.ts';
 import {
   type CucumberEnvelope,
   type ScenarioResult,
@@ -21,7 +21,7 @@ import {
 import { type ConformanceReport, consoleSummary, writeReports } from '../grader/reports.ts';
 import { type ReproductionContext, withReproductions } from '../grader/reproduction.ts';
 import { type Transport, undiciTransport } from '../http/transport.ts';
-import { DEFAULT_ANSWER_BUDGET_MS, KIT_ERROR_MEDIA_TYPE } from '../probe/budget.ts';
+import { DEFAULT_ANSWER_BUDGET_MS } from '../probe/budget.ts';
 import type { ServerDepth, ServerTarget } from '../probe/probe.ts';
 import { rulesFor } from '../protocol/rules.ts';
 import { type Recording, readRecording, recordingTransport, writeRecording } from '../record/recording.ts';
@@ -136,7 +136,7 @@ async function serverSide(options: ConformanceOptions): Promise<ServerSide> {
     const reachable = await live.send({ method: 'GET', url: remote.baseUrl, headers: {} });
     if (!reachable.ok) {
       await live.close();
-      throw new KitRunError(`cannot reach ${remote.baseUrl}: ${reachable.failure}`);
+      throw new KitError(`cannot reach ${remote.baseUrl}: ${reachable.failure}`);
     }
     const recorder = remote.record === undefined ? undefined : recordingTransport(live, remote.token, [remote.token]);
     const transport: Transport = recorder ?? live;
@@ -179,11 +179,6 @@ async function serverSide(options: ConformanceOptions): Promise<ServerSide> {
 export function scenarioTags(options: Pick<ConformanceOptions, 'tags' | 'generated' | 'large'>): string {
   const leftOut = [...(options.generated ? [] : ['not @generated']), ...(options.large || /@slow\b/.test(options.tags ?? '') ? [] : ['not @slow'])];
   return [...(options.tags ? [`(${options.tags})`] : []), ...leftOut].join(' and ');
-}
-
-/** The kit cannot run at all (exit 2): a server that cannot be reached, a recording that cannot be read. */
-export class KitRunError extends Error {
-  override readonly name = 'KitRunError';
 }
 
 /** Grades a client, a server or both against their rules, writes the reports, and says what the exit code is. */
@@ -298,7 +293,6 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   };
   await writeReports(reportDir, report, scenarios);
   const kitError =
-    scenarios.find((scenario) => scenario.message.includes(KIT_ERROR_MARKER))?.message.split(KIT_ERROR_MARKER)[1] ??
     scenarios.flatMap((scenario) => scenario.attachments).find((attachment) => attachment.mediaType === KIT_ERROR_MEDIA_TYPE)?.body ??
     (gradesClient ? couldNotRunReason(scenarios.flatMap((scenario) => scenario.attachments)) : undefined);
   options.print('');

@@ -5,7 +5,7 @@
  * loaded only here, and only in replay runs: importing it slows real traffic.
  */
 import { createHash } from 'node:crypto';
-import { KIT_ERROR_MARKER } from '../adapters/client.ts';
+import { KitError } from '../errors.ts';
 import { type FileRangeBody, type Transport, isFileRange, undiciTransport } from '../http/transport.ts';
 import { type CredentialsMark, MATCHED_HEADERS, type RecordedExchange, type Recording, credentialsMark } from './recording.ts';
 
@@ -85,8 +85,8 @@ export async function replayTransport(recording: Recording): Promise<Transport &
         const range = request.headers['content-range'] ? ` (Content-Range: ${request.headers['content-range']})` : '';
         // A JSON body names what was asked (a create's file name and size): the request the recording lacks.
         const json = typeof request.body === 'string' ? ` with ${request.body.slice(0, 200)}` : '';
-        throw new Error(
-          `${KIT_ERROR_MARKER}the recording holds no answer for ${request.method} ${request.url}${range}${json}: the run asked something the recorded run did not`,
+        throw new KitError(
+          `the recording holds no answer for ${request.method} ${request.url}${range}${json}: the run asked something the recorded run did not`,
         );
       }
       const replayed = result.ok ? result.response.headers[CONTENT_HEADER] : undefined;

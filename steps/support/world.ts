@@ -1,8 +1,8 @@
 import { rm } from 'node:fs/promises';
 import { AfterAll, Before, type IWorldOptions, World, setWorldConstructor } from '@cucumber/cucumber';
 import type { ClientUnderTest } from '../../src/adapters/client.ts';
-import { KIT_ERROR_MARKER, KitError } from '../../src/adapters/client.ts';
 import { commandClient } from '../../src/adapters/command.ts';
+import { KitError, reportKitErrors } from '../../src/errors.ts';
 import { referenceClient } from '../../src/adapters/reference.ts';
 import { type RecordedRun, type RunContext, type RunSetup, forgetSources, runClientOnce } from '../../src/kit/client-run.ts';
 import { type GeneratedOutcome, checkGeneratedCases } from '../../src/kit/generated.ts';
@@ -36,7 +36,7 @@ export class KitWorld extends World<KitWorldParameters> {
   }
 
   async uploadWithClient(): Promise<RecordedRun> {
-    this.recorded = await asKitError(this.runFor(this.setup));
+    this.recorded = await reportKitErrors(this.attach, this.runFor(this.setup));
     return this.recorded;
   }
 
@@ -91,24 +91,15 @@ export class KitWorld extends World<KitWorldParameters> {
   /** The generated-case check, run once per process for all the scenarios that judge it. */
   async generatedOutcome(): Promise<GeneratedOutcome> {
     const { runs: count, seed } = this.parameters.generated;
-    if (count < 1) throw new Error(`${KIT_ERROR_MARKER}no generated cases were asked for: run with --generated or --runs <n>`);
+    if (count < 1)
+      return reportKitErrors(this.attach, Promise.reject(new KitError('no generated cases were asked for: run with --generated or --runs <n>')));
     generated ??= checkGeneratedCases(clientFor(this.parameters), this.runContext(), {
       runs: count,
       seed,
       partSize: this.parameters.partSize ?? undefined,
       large: this.parameters.large,
     });
-    return asKitError(generated);
-  }
-}
-
-/** A client that cannot be run at all is the kit's error (exit 2), not a failed rule. */
-async function asKitError<T>(pending: Promise<T>): Promise<T> {
-  try {
-    return await pending;
-  } catch (error) {
-    if (error instanceof KitError) throw new Error(`${KIT_ERROR_MARKER}${error.message}`, { cause: error });
-    throw error;
+    return reportKitErrors(this.attach, generated);
   }
 }
 

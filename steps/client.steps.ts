@@ -1,5 +1,5 @@
 import { Given, Then, When } from '@cucumber/cucumber';
-import { CLIENT_RUN_MEDIA_TYPE, clientRunAttachment } from '../src/grader/attachments.ts';
+import { CLIENT_RUN_MEDIA_TYPE, SILENT_RUN_MEDIA_TYPE, clientRunAttachment } from '../src/grader/attachments.ts';
 import { findingsOf } from '../src/grader/client-checks.ts';
 import { FINDINGS_MEDIA_TYPE } from '../src/grader/findings.ts';
 import {
@@ -13,7 +13,7 @@ import {
 } from '../src/protocol/rules.ts';
 import { SITUATIONS } from '../src/kit/situations.ts';
 import { describeInterceptLog, interceptHeading } from '../src/intercept/evidence.ts';
-import { SILENT_RUN_MEDIA_TYPE, silentRunAttachment } from '../src/kit/silent-client.ts';
+import { silentRunAttachment } from '../src/kit/silent-client.ts';
 import type { KitWorld } from './support/world.ts';
 
 // --part-size replaces the scenario's own part size; every file below is described in parts of it.
@@ -37,10 +37,9 @@ When('the client uploads the file', { timeout: -1 }, async function (this: KitWo
   );
   this.attach(JSON.stringify(clientRunAttachment(runId, run, source, setup.sparseParts === true)), CLIENT_RUN_MEDIA_TYPE);
   if (run.traffic.length === 0 && !outcome.timedOut) this.attach(JSON.stringify(silentRunAttachment(runId, outcome)), SILENT_RUN_MEDIA_TYPE);
-  // The run judged on every rule: attached by the first scenario that uses the run, so each finding counts once.
+  // The run judged on every rule, attached by each scenario that uses the run (the results count each finding once).
   const findings = findingsOf(judgement);
-  if (this.firstToReport(`run:${runId}`) && (findings.findings.length > 0 || findings.blocked.length > 0))
-    this.attach(JSON.stringify(findings), FINDINGS_MEDIA_TYPE);
+  if (findings.findings.length > 0 || findings.blocked.length > 0) this.attach(JSON.stringify(findings), FINDINGS_MEDIA_TYPE);
 });
 
 /** Each Then step states one rule: the run's verdict on it passes, fails with the evidence, or skips with the reason. */

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { CLIENT_RUN_MEDIA_TYPE } from '../src/grader/attachments.ts';
-import { SILENT_RUN_MEDIA_TYPE, couldNotRunReason } from '../src/kit/silent-client.ts';
+import { CLIENT_RUN_MEDIA_TYPE, SILENT_RUN_MEDIA_TYPE } from '../src/grader/attachments.ts';
+import { evidenceOf } from '../src/grader/results.ts';
+import { couldNotRunReason } from '../src/kit/silent-client.ts';
 import { runKit } from './support/kit.ts';
 
 const run = (runId: string) => ({ mediaType: CLIENT_RUN_MEDIA_TYPE, body: JSON.stringify({ runId }) });
@@ -9,10 +10,10 @@ const silent = (runId: string) => ({ mediaType: SILENT_RUN_MEDIA_TYPE, body: JSO
 
 describe('a client that never ran', () => {
   test('is decided over all runs: one silent run among runs that made requests is graded', () => {
-    assert.equal(couldNotRunReason([run('a'), silent('a'), run('b')]), undefined);
+    assert.equal(couldNotRunReason([evidenceOf([run('a'), silent('a'), run('b')])]), undefined);
     assert.equal(couldNotRunReason([]), undefined);
     assert.match(
-      couldNotRunReason([run('a'), silent('a'), run('b'), silent('b'), run('a')]) ?? '',
+      couldNotRunReason([evidenceOf([run('a'), silent('a'), run('b'), silent('b'), run('a')])]) ?? '',
       /no request in any of its 2 run\(s\).*exit code 1 after 30 ms; the last lines it printed:\nboom/s,
     );
   });

@@ -4,7 +4,7 @@ import { FINDINGS_MEDIA_TYPE, type FindingsAttachment } from '../src/grader/find
 import { htmlReport } from '../src/grader/html.ts';
 import type { ConformanceReport } from '../src/grader/report-model.ts';
 import { consoleSummary, junitReport, markdownReport } from '../src/grader/reports.ts';
-import { type ScenarioResult, countRules, gradeRules, verdictOf } from '../src/grader/results.ts';
+import { type ScenarioResult, countRules, evidenceOf, gradeRules, verdictOf } from '../src/grader/results.ts';
 import { RULES } from '../src/protocol/rules.ts';
 
 const rule = (id: string) => {
@@ -21,7 +21,7 @@ function scenario(name: string, rules: string[], status: ScenarioResult['status'
     rules,
     status,
     message: status === 'failed' ? `${name} failed` : '',
-    attachments: attached ? [{ mediaType: FINDINGS_MEDIA_TYPE, body: JSON.stringify(attached) }] : [],
+    evidence: evidenceOf(attached ? [{ mediaType: FINDINGS_MEDIA_TYPE, body: JSON.stringify(attached) }] : []),
   };
 }
 

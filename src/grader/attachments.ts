@@ -9,6 +9,8 @@ import type { ClientRun } from './client-checks.ts';
 
 export const CLIENT_RUN_MEDIA_TYPE = 'application/vnd.box-conformance.client-run+json';
 export const SERVER_EXCHANGES_MEDIA_TYPE = 'application/vnd.box-conformance.server-exchanges+json';
+/** Attached beside a client run that exited without a request: what the client did instead (kit/silent-client.ts). */
+export const SILENT_RUN_MEDIA_TYPE = 'application/vnd.box-conformance.silent-run+json';
 
 export interface TimelineExchange {
   seq: number;
@@ -92,6 +94,14 @@ export function clientRunAttachment(runId: string, run: ClientRun, source: Clien
       };
     }),
   };
+}
+
+export interface SilentRunAttachment {
+  runId: string;
+  /** "exit code 1 after 212 ms" */
+  exit: string;
+  /** The last lines of its stderr (of its stdout when stderr is empty). */
+  lastLines: string;
 }
 
 const round = (ms: number) => Math.round(ms * 10) / 10;

@@ -3,24 +3,14 @@
  * what failed (the verdict, then each failed rule with its finding, exchanges and reproduction), then the
  * rule matrix and a timeline of every client run.
  */
-import {
-  CLIENT_RUN_MEDIA_TYPE,
-  type ClientRunAttachment,
-  SERVER_EXCHANGES_MEDIA_TYPE,
-  type ServerExchangeAttachment,
-  type TimelineExchange,
-} from './attachments.ts';
+import type { ClientRunAttachment, ServerExchangeAttachment, TimelineExchange } from './attachments.ts';
 import type { Finding } from './findings.ts';
 import { inFlight } from './in-flight.ts';
 import { type ConformanceReport, statusText } from './report-model.ts';
-import { type Reproduction, SERVER_REPRODUCTION_MEDIA_TYPE, type ServerReproductionAttachment, reproductionScript } from './reproduction.ts';
+import { type Reproduction, reproductionScript } from './reproduction.ts';
 import { clientRunsOf, countRules, describeRun, type RuleResult, type ScenarioResult } from './results.ts';
 
 const escapeHtml = (text: string) => text.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
-
-function attachmentsOf<T>(scenario: ScenarioResult, mediaType: string): T[] {
-  return scenario.attachments.filter((attachment) => attachment.mediaType === mediaType).map((attachment) => JSON.parse(attachment.body) as T);
-}
 
 const STYLE = `
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:1200px;padding:0 1rem;color:#1f2328}
@@ -126,9 +116,6 @@ function findingBlock(finding: Finding, clientRuns: ReadonlyMap<string, ClientRu
   return `<h4>${where}</h4><p class="evidence">${escapeHtml(finding.message)}</p>${exchanges}`;
 }
 
-/** The exchanges a server scenario attached, by probe exchange index. */
-const probeExchangesOf = (scenario: ScenarioResult) => attachmentsOf<ServerExchangeAttachment[]>(scenario, SERVER_EXCHANGES_MEDIA_TYPE).flat();
-
 /**
  * A server finding with the exchanges it names, each shown with what the kit expected of it: from the
  * scenario's exchanges, or, for a generated sequence, from the requests of its shrunk counterexample.
@@ -137,12 +124,12 @@ function serverFindingBlock(finding: Finding, scenarios: readonly ScenarioResult
   const scenario = scenarios.find((candidate) => candidate.name === finding.run);
   const named = new Set(finding.requests);
   const culprits = scenario
-    ? probeExchangesOf(scenario)
+    ? scenario.evidence.serverExchanges
         .map((exchange, index) => ({ exchange, index }))
         .filter(({ index }) => named.has(index))
         .map(({ exchange, index }) => `<pre class="exchange culprit">exchange #${index} of the scenario\n${escapeHtml(serverExchangeText(exchange))}</pre>`)
     : (scenarios
-        .flatMap((candidate) => attachmentsOf<ServerReproductionAttachment>(candidate, SERVER_REPRODUCTION_MEDIA_TYPE))
+        .flatMap((candidate) => candidate.evidence.serverReproductions)
         .find((attachment) => attachment.run === finding.run)
         ?.requests.map(
           (request) =>
@@ -155,7 +142,7 @@ function serverFindingBlock(finding: Finding, scenarios: readonly ScenarioResult
 const SHOWN_LAST_EXCHANGES = 8;
 
 function probeBlock(scenario: ScenarioResult): string {
-  const probes = probeExchangesOf(scenario);
+  const probes = scenario.evidence.serverExchanges;
   // The step that failed is the last one that talked to the server: its exchange is the culprit.
   const from = Math.max(0, probes.length - SHOWN_LAST_EXCHANGES);
   const exchanges = probes
@@ -204,7 +191,7 @@ function serverExchangeText(exchange: ServerExchangeAttachment): string {
 function timelines(scenarios: readonly ScenarioResult[]): string {
   const runs = new Map<string, { run: ClientRunAttachment; scenarios: string[] }>();
   for (const scenario of scenarios) {
-    for (const run of attachmentsOf<ClientRunAttachment>(scenario, CLIENT_RUN_MEDIA_TYPE)) {
+    for (const run of scenario.evidence.clientRuns) {
       const entry = runs.get(run.runId) ?? { run, scenarios: [] };
       entry.scenarios.push(scenario.name);
       runs.set(run.runId, entry);

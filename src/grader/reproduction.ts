@@ -7,13 +7,7 @@
  * Pure: the grader's data in, data out; the reports format it.
  */
 import type { FaultInstruction } from '../server/faults.ts';
-import {
-  CLIENT_RUN_MEDIA_TYPE,
-  type ClientRunAttachment,
-  SERVER_EXCHANGES_MEDIA_TYPE,
-  type ServerExchangeAttachment,
-  type TimelineExchange,
-} from './attachments.ts';
+import type { ClientRunAttachment, ServerExchangeAttachment, TimelineExchange } from './attachments.ts';
 import type { Finding } from './findings.ts';
 import type { RuleResult, ScenarioResult } from './results.ts';
 
@@ -234,20 +228,13 @@ export function serverReproduction(requests: readonly ServerReproductionRequest[
   }));
 }
 
-function attachedJson<T>(scenario: ScenarioResult, mediaType: string): T[] {
-  return scenario.attachments.filter((attachment) => attachment.mediaType === mediaType).map((attachment) => JSON.parse(attachment.body) as T);
-}
-
 function serverRequestsOf(run: string, scenarios: readonly ScenarioResult[]): ServerReproductionAttachment['requests'] | undefined {
-  for (const scenario of scenarios)
-    for (const attachment of attachedJson<ServerReproductionAttachment>(scenario, SERVER_REPRODUCTION_MEDIA_TYPE))
-      if (attachment.run === run) return attachment.requests;
+  for (const scenario of scenarios) for (const attachment of scenario.evidence.serverReproductions) if (attachment.run === run) return attachment.requests;
   return undefined;
 }
 
 function serverExchangesOf(run: string, scenarios: readonly ScenarioResult[]): ServerExchangeAttachment[] {
-  const scenario = scenarios.find((candidate) => candidate.name === run);
-  return scenario ? attachedJson<ServerExchangeAttachment[]>(scenario, SERVER_EXCHANGES_MEDIA_TYPE).flat() : [];
+  return scenarios.find((candidate) => candidate.name === run)?.evidence.serverExchanges ?? [];
 }
 
 /** The reproduction of a failed rule: of its first finding (the one its evidence shows), or of its failed scenario. */
@@ -262,7 +249,7 @@ export function reproductionOf(
   const rerun = rerunCommand(rule, context, finding);
   const message = scrub(finding?.message ?? failedScenario?.message ?? rule.evidence, context.secrets);
   if (rule.side === 'client') {
-    const run = (finding && clientRuns.get(finding.run)) ?? (failedScenario && attachedJson<ClientRunAttachment>(failedScenario, CLIENT_RUN_MEDIA_TYPE)[0]);
+    const run = (finding && clientRuns.get(finding.run)) ?? failedScenario?.evidence.clientRuns[0];
     if (!run) return { side: 'client', run: finding?.run ?? failedScenario?.name ?? '', finding: message, rerun, observed: [] };
     const named = new Set(finding?.requests ?? []);
     const observed = run.exchanges.filter((exchange) => named.has(exchange.seq)).map((exchange) => scrub(exchangeLine(exchange), context.secrets));

@@ -1,7 +1,15 @@
+import { KIT_ERROR_MEDIA_TYPE } from '../errors.ts';
 import { RULE_TAG, type Rule, type RuleLevel, type RuleSide } from '../protocol/rules.ts';
-import { CLIENT_RUN_MEDIA_TYPE, type ClientRunAttachment } from './attachments.ts';
+import {
+  CLIENT_RUN_MEDIA_TYPE,
+  type ClientRunAttachment,
+  SERVER_EXCHANGES_MEDIA_TYPE,
+  SILENT_RUN_MEDIA_TYPE,
+  type ServerExchangeAttachment,
+  type SilentRunAttachment,
+} from './attachments.ts';
 import { type BlockedRule, FINDINGS_MEDIA_TYPE, type Finding, type FindingsAttachment } from './findings.ts';
-import type { Reproduction } from './reproduction.ts';
+import { type Reproduction, SERVER_REPRODUCTION_MEDIA_TYPE, type ServerReproductionAttachment } from './reproduction.ts';
 
 /** The few Cucumber message fields the grader reads (see @cucumber/messages). */
 export interface CucumberEnvelope {
@@ -18,6 +26,18 @@ export type Status = 'passed' | 'failed' | 'skipped';
 /** A rule's outcome: a scenario's, or `blocked` (never observed, because another rule's failure stopped every run that could show it). */
 export type RuleStatus = Status | 'blocked';
 
+/** What the steps attached to one scenario, decoded once (attachments.ts, findings.ts, reproduction.ts, errors.ts say what each is). */
+export interface ScenarioEvidence {
+  clientRuns: ClientRunAttachment[];
+  silentRuns: SilentRunAttachment[];
+  findings: FindingsAttachment[];
+  /** The probe's exchanges, by exchange index. */
+  serverExchanges: ServerExchangeAttachment[];
+  serverReproductions: ServerReproductionAttachment[];
+  /** Why the kit could not run the scenario (errors.ts). */
+  kitErrors: string[];
+}
+
 export interface ScenarioResult {
   name: string;
   uri: string;
@@ -27,8 +47,40 @@ export interface ScenarioResult {
   status: Status;
   /** The first failing step's message. */
   message: string;
-  /** What the steps attached as text or JSON (the client's output, the traffic, the evidence). */
-  attachments: { mediaType: string; body: string }[];
+  evidence: ScenarioEvidence;
+}
+
+export const noEvidence = (): ScenarioEvidence => ({ clientRuns: [], silentRuns: [], findings: [], serverExchanges: [], serverReproductions: [], kitErrors: [] });
+
+/** Decodes one attachment into `evidence`; kinds the reports do not read (text/plain) are left out. */
+function decodeAttachment(evidence: ScenarioEvidence, mediaType: string, body: string): void {
+  switch (mediaType) {
+    case CLIENT_RUN_MEDIA_TYPE:
+      evidence.clientRuns.push(JSON.parse(body) as ClientRunAttachment);
+      break;
+    case SILENT_RUN_MEDIA_TYPE:
+      evidence.silentRuns.push(JSON.parse(body) as SilentRunAttachment);
+      break;
+    case FINDINGS_MEDIA_TYPE:
+      evidence.findings.push(JSON.parse(body) as FindingsAttachment);
+      break;
+    case SERVER_EXCHANGES_MEDIA_TYPE:
+      evidence.serverExchanges.push(...(JSON.parse(body) as ServerExchangeAttachment[]));
+      break;
+    case SERVER_REPRODUCTION_MEDIA_TYPE:
+      evidence.serverReproductions.push(JSON.parse(body) as ServerReproductionAttachment);
+      break;
+    case KIT_ERROR_MEDIA_TYPE:
+      evidence.kitErrors.push(body);
+      break;
+  }
+}
+
+/** The evidence of attachments as Cucumber carries them. */
+export function evidenceOf(attachments: readonly { mediaType: string; body: string }[]): ScenarioEvidence {
+  const evidence = noEvidence();
+  for (const { mediaType, body } of attachments) decodeAttachment(evidence, mediaType, body);
+  return evidence;
 }
 
 /** The error's own line, without the "Error: " Cucumber's message starts with or the stack after it. */
@@ -38,25 +90,32 @@ function firstLine(message: string): string {
 
 const FAILING = new Set(['FAILED', 'UNDEFINED', 'AMBIGUOUS', 'PENDING', 'UNKNOWN']);
 
-/** Folds Cucumber's message stream into one result per scenario, as scenarios finish. */
+/**
+ * Folds Cucumber's message stream into one result per scenario, as scenarios finish. With `keepEvidence`
+ * false (the live progress lines) attachments are not decoded and every result's evidence is empty.
+ */
 export class ScenarioCollector {
   readonly results: ScenarioResult[] = [];
   readonly #pickles = new Map<string, NonNullable<CucumberEnvelope['pickle']>>();
   readonly #testCases = new Map<string, string>();
-  readonly #started = new Map<string, { pickleId: string; steps: { status: string; message?: string }[]; attachments: ScenarioResult['attachments'] }>();
+  readonly #started = new Map<string, { pickleId: string; steps: { status: string; message?: string }[]; evidence: ScenarioEvidence }>();
 
-  constructor(private readonly onScenario?: (result: ScenarioResult) => void) {}
+  constructor(
+    private readonly onScenario?: (result: ScenarioResult) => void,
+    private readonly keepEvidence = true,
+  ) {}
 
   accept(envelope: CucumberEnvelope): void {
     if (envelope.pickle) this.#pickles.set(envelope.pickle.id, envelope.pickle);
     if (envelope.testCase) this.#testCases.set(envelope.testCase.id, envelope.testCase.pickleId);
     if (envelope.testCaseStarted) {
       const pickleId = this.#testCases.get(envelope.testCaseStarted.testCaseId) ?? '';
-      this.#started.set(envelope.testCaseStarted.id, { pickleId, steps: [], attachments: [] });
+      this.#started.set(envelope.testCaseStarted.id, { pickleId, steps: [], evidence: noEvidence() });
     }
     const attachment = envelope.attachment;
-    if (attachment?.testCaseStartedId && attachment.contentEncoding !== 'BASE64') {
-      this.#started.get(attachment.testCaseStartedId)?.attachments.push({ mediaType: attachment.mediaType, body: attachment.body });
+    if (this.keepEvidence && attachment?.testCaseStartedId && attachment.contentEncoding !== 'BASE64') {
+      const started = this.#started.get(attachment.testCaseStartedId);
+      if (started) decodeAttachment(started.evidence, attachment.mediaType, attachment.body);
     }
     if (envelope.testStepFinished) this.#started.get(envelope.testStepFinished.testCaseStartedId)?.steps.push(envelope.testStepFinished.testStepResult);
     if (envelope.testCaseFinished && !envelope.testCaseFinished.willBeRetried) {
@@ -73,7 +132,7 @@ export class ScenarioCollector {
         rules: tags.flatMap((tag) => RULE_TAG.exec(tag)?.[1] ?? []),
         status,
         message: failing ? firstLine(failing.message ?? `step ${failing.status.toLowerCase()}`) : '',
-        attachments: started.attachments,
+        evidence: started.evidence,
       };
       this.results.push(result);
       this.onScenario?.(result);
@@ -123,16 +182,15 @@ export interface RuleResult {
 
 export type Verdict = 'conformant' | 'conformant-with-warnings' | 'non-conformant';
 
-function attachedJson<T>(scenario: ScenarioResult, mediaType: string): T[] {
-  return scenario.attachments.filter((attachment) => attachment.mediaType === mediaType).map((attachment) => JSON.parse(attachment.body) as T);
-}
-
-/** Every finding and blocked entry attached by any scenario, each once (runs are shared between scenarios). */
+/**
+ * Every finding and blocked entry attached by any scenario, each once: scenarios that judge the same run
+ * (or the same generated sequences) each attach what it showed, and this is where they are made one.
+ */
 export function collectFindings(scenarios: readonly ScenarioResult[]): { findings: Finding[]; blocked: BlockedRule[] } {
   const findings = new Map<string, Finding>();
   const blocked = new Map<string, BlockedRule>();
   for (const scenario of scenarios) {
-    for (const attachment of attachedJson<FindingsAttachment>(scenario, FINDINGS_MEDIA_TYPE)) {
+    for (const attachment of scenario.evidence.findings) {
       for (const finding of attachment.findings) findings.set(JSON.stringify([finding.rule, finding.run, finding.requests, finding.message]), finding);
       for (const entry of attachment.blocked) blocked.set(JSON.stringify([entry.rule, entry.run, entry.blockedBy, entry.reason]), entry);
     }
@@ -143,9 +201,13 @@ export function collectFindings(scenarios: readonly ScenarioResult[]): { finding
 /** The client runs attached to the scenarios, by run id (the first attachment of each). */
 export function clientRunsOf(scenarios: readonly ScenarioResult[]): Map<string, ClientRunAttachment> {
   const runs = new Map<string, ClientRunAttachment>();
-  for (const scenario of scenarios)
-    for (const run of attachedJson<ClientRunAttachment>(scenario, CLIENT_RUN_MEDIA_TYPE)) if (!runs.has(run.runId)) runs.set(run.runId, run);
+  for (const scenario of scenarios) for (const run of scenario.evidence.clientRuns) if (!runs.has(run.runId)) runs.set(run.runId, run);
   return runs;
+}
+
+/** Why the kit could not run, as the first scenario that met it attached it (errors.ts). */
+export function kitErrorOf(scenarios: readonly ScenarioResult[]): string | undefined {
+  return scenarios.flatMap((scenario) => scenario.evidence.kitErrors)[0];
 }
 
 /** Where a finding was seen, for a reader: the client run's set-up, or the server scenario. */
@@ -184,7 +246,7 @@ export function gradeRules(rules: readonly Rule[], scenarios: readonly ScenarioR
       guide: { ...rule.guide },
     };
     if (own.length === 0) return { ...base, status: 'skipped', evidence: '' };
-    const ownRuns = new Set(own.flatMap((scenario) => attachedJson<ClientRunAttachment>(scenario, CLIENT_RUN_MEDIA_TYPE).map((run) => run.runId)));
+    const ownRuns = new Set(own.flatMap((scenario) => scenario.evidence.clientRuns.map((run) => run.runId)));
     // Findings from the rule's own runs first: the situation written to provoke it.
     const seen = findings.filter((finding) => finding.rule === rule.id).sort((a, b) => Number(!ownRuns.has(a.run)) - Number(!ownRuns.has(b.run)));
     const failedScenario = own.find((scenario) => scenario.status === 'failed');

@@ -5,7 +5,7 @@ import { basename, join, relative, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { loadConfiguration, runCucumber } from '@cucumber/cucumber/api';
-import { KIT_ERROR_MEDIA_TYPE, KitError } from '../errors.ts';
+import { KitError } from '../errors.ts';
 import {
   type CucumberEnvelope,
   type ScenarioResult,
@@ -14,6 +14,7 @@ import {
   exitCodeFor,
   gradeRules,
   clientRunsOf,
+  kitErrorOf,
   markExpectedFailures,
   scenariosFromMessages,
   verdictOf,
@@ -226,10 +227,12 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
     },
     { cwd: KIT_ROOT },
   );
-  const collector = new ScenarioCollector((scenario) =>
-    options.print(
-      `  ${SYMBOL[scenario.status]} ${scenario.rules.join(' ').padEnd(24)} ${scenario.name}${scenario.status === 'failed' ? `\n      ${scenario.message}` : ''}`,
-    ),
+  const collector = new ScenarioCollector(
+    (scenario) =>
+      options.print(
+        `  ${SYMBOL[scenario.status]} ${scenario.rules.join(' ').padEnd(24)} ${scenario.name}${scenario.status === 'failed' ? `\n      ${scenario.message}` : ''}`,
+      ),
+    false,
   );
   // Every test case is announced before the first starts: the client steps start the runs that mostly wait early.
   clearPlannedScenarios();
@@ -292,9 +295,7 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
     durationMs: Math.round(performance.now() - started),
   };
   await writeReports(reportDir, report, scenarios);
-  const kitError =
-    scenarios.flatMap((scenario) => scenario.attachments).find((attachment) => attachment.mediaType === KIT_ERROR_MEDIA_TYPE)?.body ??
-    (gradesClient ? couldNotRunReason(scenarios.flatMap((scenario) => scenario.attachments)) : undefined);
+  const kitError = kitErrorOf(scenarios) ?? (gradesClient ? couldNotRunReason(scenarios.map((scenario) => scenario.evidence)) : undefined);
   options.print('');
   if (recordingPath) options.print(`recorded ${recordingPath}`);
   // A verdict on a client that could not run would say nothing about it.

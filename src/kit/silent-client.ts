@@ -6,18 +6,8 @@
  * graded, and so is a client that hangs (killed at the timeout): hanging is what it did.
  */
 import type { ClientOutcome } from '../adapters/client.ts';
-import { CLIENT_RUN_MEDIA_TYPE, type ClientRunAttachment } from '../grader/attachments.ts';
-
-/** Attached beside a client run that exited without a request: what the client did instead. */
-export const SILENT_RUN_MEDIA_TYPE = 'application/vnd.box-conformance.silent-run+json';
-
-export interface SilentRunAttachment {
-  runId: string;
-  /** "exit code 1 after 212 ms" */
-  exit: string;
-  /** The last lines of its stderr (of its stdout when stderr is empty). */
-  lastLines: string;
-}
+import type { SilentRunAttachment } from '../grader/attachments.ts';
+import type { ScenarioEvidence } from '../grader/results.ts';
 
 const LAST_LINES = 12;
 
@@ -32,16 +22,10 @@ export function silentRunAttachment(runId: string, outcome: ClientOutcome): Sile
 }
 
 /** Why the client could not run, when none of its runs made a request; undefined when one did (or none ran). */
-export function couldNotRunReason(attachments: readonly { mediaType: string; body: string }[]): string | undefined {
-  const runs = new Set<string>();
+export function couldNotRunReason(evidence: readonly Pick<ScenarioEvidence, 'clientRuns' | 'silentRuns'>[]): string | undefined {
+  const runs = new Set(evidence.flatMap(({ clientRuns }) => clientRuns.map((run) => run.runId)));
   const silent = new Map<string, SilentRunAttachment>();
-  for (const { mediaType, body } of attachments) {
-    if (mediaType === CLIENT_RUN_MEDIA_TYPE) runs.add((JSON.parse(body) as ClientRunAttachment).runId);
-    if (mediaType === SILENT_RUN_MEDIA_TYPE) {
-      const run = JSON.parse(body) as SilentRunAttachment;
-      silent.set(run.runId, run);
-    }
-  }
+  for (const { silentRuns } of evidence) for (const run of silentRuns) silent.set(run.runId, run);
   if (runs.size === 0 || [...runs].some((runId) => !silent.has(runId))) return undefined;
   const [first] = silent.values();
   const printed = first?.lastLines ? `; the last lines it printed:\n${first.lastLines}` : ', and printed nothing';

@@ -13,8 +13,6 @@ import type { Interceptor } from '../../src/intercept/interceptor.ts';
 /** One run per distinct setup: scenarios that put the client in the same situation judge the same run. */
 const runs = new Map<string, Promise<RecordedRun>>();
 let generated: Promise<GeneratedOutcome> | undefined;
-/** Runs (and the generated outcome) whose findings a scenario has attached already: each is reported once. */
-const reported = new Set<string>();
 let client: ClientUnderTest | undefined;
 /** --intercept: the run's CA, made once (loaded only then). */
 let interceptor: Promise<Interceptor> | undefined;
@@ -67,13 +65,6 @@ export class KitWorld extends World<KitWorldParameters> {
     }
   }
 
-  /** True the first time it is asked for `key` in a kit run: that scenario attaches the shared findings. */
-  firstToReport(key: string): boolean {
-    if (reported.has(key)) return false;
-    reported.add(key);
-    return true;
-  }
-
   runContext(): RunContext {
     const { parameters } = this;
     const via = parameters.intercept;
@@ -113,7 +104,6 @@ AfterAll(async function () {
   await Promise.allSettled(runs.values());
   waitingRunsStarted = false;
   runs.clear();
-  reported.clear();
   generated = undefined;
   forgetSources();
   client = undefined;

@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { type ClientRun, findingsOf, judgeRun } from '../src/grader/client-checks.ts';
 import type { FaultAction, FaultInstruction } from '../src/server/faults.ts';
-import type { Exchange } from '../src/server/recorder.ts';
+import { parseContentRange } from '../src/protocol/content-range.ts';
+import { type Exchange, readAnswer } from '../src/server/recorder.ts';
 
 // Synthetic runs: a 3-part file of 30 bytes in parts of 10, judged without a client or a server.
 const PART = 10;
@@ -35,7 +36,11 @@ class Traffic {
   }
 
   #push(exchange: Omit<Exchange, 'seq' | 'auth' | 'method' | 'url' | 'responseHeaders' | 'dropped' | 'clientAborted'> & Partial<Exchange>): Exchange {
+    // What the recorder parses as it records an exchange.
+    const range = parseContentRange(exchange.requestHeaders['content-range']);
     const full: Exchange = {
+      ...(range.ok ? { range: range.value } : {}),
+      ...(exchange.responseBody === undefined ? {} : { answer: readAnswer(exchange.responseBody) }),
       seq: this.exchanges.length + 1,
       auth: 'valid',
       method: 'PUT',

@@ -3,7 +3,6 @@
  * the exchanges that broke a rule) and the server probe's exchanges. Attachments travel in Cucumber's
  * message stream, the one source every report derives from.
  */
-import { parseContentRange } from '../protocol/content-range.ts';
 import { type FaultInstruction, describeFault } from '../server/faults.ts';
 import type { ClientRun } from './client-checks.ts';
 
@@ -70,8 +69,6 @@ export function clientRunAttachment(runId: string, run: ClientRun, source: Clien
     },
     exit: run.exit,
     exchanges: run.traffic.map((exchange) => {
-      const range = parseContentRange(exchange.requestHeaders['content-range']);
-      const code = (exchange.responseBody as { code?: unknown } | undefined)?.code;
       return {
         seq: exchange.seq,
         op: exchange.op,
@@ -79,11 +76,11 @@ export function clientRunAttachment(runId: string, run: ClientRun, source: Clien
         url: exchange.url,
         partNumber: exchange.partNumber,
         attempt: exchange.attempt,
-        offset: range.ok ? range.value.lo : undefined,
+        offset: exchange.range?.lo,
         startMs: round(exchange.startMs - origin),
         endMs: round((Number.isFinite(exchange.endMs) ? exchange.endMs : exchange.startMs) - origin),
         status: exchange.status,
-        code: typeof code === 'string' ? code : undefined,
+        code: exchange.answer?.code,
         dropped: exchange.dropped,
         fault: exchange.fault?.description,
         requestHeaders: exchange.requestHeaders,

@@ -1,6 +1,6 @@
-import { type ContentRange, parseContentRange, rangeSize } from '../protocol/content-range.ts';
+import { type ContentRange, rangeSize } from '../protocol/content-range.ts';
 import { type Span, spansOverlap } from '../protocol/parts.ts';
-import { type UploadPart, isUploadPart } from '../protocol/shapes.ts';
+import type { UploadPart } from '../protocol/shapes.ts';
 import type { Exchange } from '../server/recorder.ts';
 
 /** Views over recorded traffic that several rules share. Pure. */
@@ -16,8 +16,7 @@ export function describeExchange(exchange: Exchange): string {
 }
 
 export function errorCode(exchange: Exchange): string | undefined {
-  const code = (exchange.responseBody as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' ? code : undefined;
+  return exchange.answer?.code;
 }
 
 export function header(exchange: Exchange, name: string): string | undefined {
@@ -27,10 +26,9 @@ export function header(exchange: Exchange, name: string): string | undefined {
 export const partRequests = (traffic: readonly Exchange[]) => traffic.filter((exchange) => exchange.op === 'part');
 export const commitRequests = (traffic: readonly Exchange[]) => traffic.filter((exchange) => exchange.op === 'commit');
 
-/** The Content-Range of a part request, when it parses. */
+/** The Content-Range of a part request, when it parses (as the record parsed it). */
 export function rangeOf(exchange: Exchange): ContentRange | undefined {
-  const parsed = parseContentRange(header(exchange, 'content-range'));
-  return parsed.ok ? parsed.value : undefined;
+  return exchange.range;
 }
 
 export function spanOf(range: ContentRange): Span {
@@ -53,8 +51,7 @@ export interface Acknowledgement {
 /** The part records a list-parts answer holds. */
 function listedRecords(exchange: Exchange): UploadPart[] {
   if (exchange.op !== 'list' || exchange.status !== 200) return [];
-  const entries = (exchange.responseBody as { entries?: unknown } | undefined)?.entries;
-  return Array.isArray(entries) ? entries.filter(isUploadPart) : [];
+  return exchange.answer?.listed ?? [];
 }
 
 export const sameRecord = (entry: unknown, record: UploadPart): boolean => {
@@ -76,8 +73,8 @@ export function acknowledgements(traffic: readonly Exchange[]): Acknowledgement[
     out.push({ record, exchange, at: exchange.endMs });
   };
   for (const exchange of [...traffic].sort((a, b) => a.endMs - b.endMs)) {
-    const record = exchange.op === 'part' ? (exchange.responseBody as { part?: unknown } | undefined)?.part : undefined;
-    if (exchange.status === 200 && isUploadPart(record)) add(record, exchange);
+    const record = exchange.op === 'part' ? exchange.answer?.part : undefined;
+    if (exchange.status === 200 && record) add(record, exchange);
     for (const listed of listedRecords(exchange)) add(listed, exchange);
   }
   return out.sort((a, b) => a.exchange.seq - b.exchange.seq);
@@ -105,8 +102,8 @@ export function refusedForStoredPart(exchange: Exchange, stored: readonly Stored
 /** Part records the server handed the client in any answer: acknowledged, listed, or named as the conflicting part of an overlap. */
 export function returnedRecords(traffic: readonly Exchange[]): UploadPart[] {
   const conflicting = partRequests(traffic).flatMap((exchange) => {
-    const named = (exchange.responseBody as { context_info?: { conflicting_part?: unknown } } | undefined)?.context_info?.conflicting_part;
-    return isOverlapAnswer(exchange) && isUploadPart(named) ? [named] : [];
+    const named = exchange.answer?.conflictingPart;
+    return isOverlapAnswer(exchange) && named ? [named] : [];
   });
   return [...acknowledgements(traffic).map((ack) => ack.record), ...conflicting];
 }
@@ -122,7 +119,7 @@ export const isRefusal = (exchange: Exchange) => exchange.dropped || exchange.st
  */
 export const isInjectedRefusal = (exchange: Exchange) => isRefusal(exchange) && exchange.fault !== undefined && exchange.fault.action.kind !== 'delay';
 
-const isAcknowledged = (exchange: Exchange) => exchange.status === 200 && isUploadPart((exchange.responseBody as { part?: unknown } | undefined)?.part);
+const isAcknowledged = (exchange: Exchange) => exchange.status === 200 && exchange.answer?.part !== undefined;
 
 /** A part request whose range overlaps one the client sent earlier, and that is not a retry of a failed attempt. */
 export interface OverlappingSend {

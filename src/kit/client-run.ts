@@ -115,8 +115,8 @@ export async function runClientOnce(client: ClientUnderTest, setup: RunSetup, co
       throw new KitError(`${noRequestProblem(interceptLog)}${printed ? ` It printed: ${printed}` : ''}`);
     }
     const created = traffic.find((exchange) => exchange.op === 'commit' && exchange.status === 201);
-    const entry = (created?.responseBody as { entries?: { id?: unknown }[] } | undefined)?.entries?.[0];
-    const stored = typeof entry?.id === 'string' ? server.storedFile(entry.id) : undefined;
+    const fileId = created?.answer?.firstEntryId;
+    const stored = fileId === undefined ? undefined : server.storedFile(fileId);
     const run: ClientRun = {
       fileSize: setup.fileSize,
       fileSha1: source.sha1,

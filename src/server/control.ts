@@ -27,13 +27,20 @@ export const deleteFaults: RouteHandler = (ctx) => {
   reply(ctx, 204);
 };
 
-/** GET /_control/traffic: the API's exchanges, control requests left out; `evicted`: how many the budget made it forget. */
+/**
+ * GET /_control/traffic: the API's exchanges, control requests left out; `evicted`: how many the budget
+ * made it forget. Each exchange as it was sent and answered: what the record parsed out of it for the
+ * grader (`range`, `answer`) says nothing the exchange does not.
+ */
 export const getTraffic: RouteHandler = (ctx) => {
   const { recorder } = ctx.state;
   return replyWithList(
     ctx,
     'exchanges',
-    recorder.exchanges().filter((exchange) => exchange.op !== 'control'),
+    recorder
+      .exchanges()
+      .filter((exchange) => exchange.op !== 'control')
+      .map(({ range: _range, answer: _answer, ...exchange }) => exchange),
     { evicted: recorder.evicted },
   );
 };

@@ -1,4 +1,5 @@
-import type { UploadPart } from '../protocol/shapes.ts';
+import { type ContentRange, parseContentRange } from '../protocol/content-range.ts';
+import { type UploadPart, isRecord, isUploadPart } from '../protocol/shapes.ts';
 import type { FaultAction } from './faults.ts';
 
 export type Operation =
@@ -40,11 +41,15 @@ export interface Exchange {
    * than MAX_JSON_DEPTH); otherwise `prefix`, its first 64 bytes as UTF-8.
    */
   requestBody: { length: number; sha1: string; json?: unknown; prefix?: string; truncated?: boolean };
+  /** The request's Content-Range, parsed once as the exchange began; absent when missing or malformed. */
+  range?: ContentRange;
   /** 0 when the connection closed with no answer. */
   status: number;
   /** The answer's headers, names as sent on the wire (Box sends `retry-after` in lower case); look one up with responseHeader(). */
   responseHeaders: Record<string, string>;
   responseBody?: unknown;
+  /** What the grader reads of `responseBody`, read once as the answer was recorded (recordAnswer). */
+  answer?: AnswerReading;
   /** The server closed the connection on purpose (a drop fault). */
   dropped: boolean;
   /** The client went away before the exchange finished. */
@@ -59,6 +64,41 @@ export interface Exchange {
   /** For parts: the part number (1-based) when the range starts on a part boundary, and its attempt. */
   partNumber?: number;
   attempt?: number;
+}
+
+/** The fields of an answer's body the grader reads, typed; each absent when the body has no such field of that shape. */
+export interface AnswerReading {
+  /** A Box error's `code`. */
+  code?: string;
+  /** A part answer's record: `{part: {part_id, offset, size, sha1}}`. */
+  part?: UploadPart;
+  /** The part records among `entries` (a list of parts). */
+  listed?: UploadPart[];
+  /** An overlap refusal's `context_info.conflicting_part`. */
+  conflictingPart?: UploadPart;
+  /** The `id` of `entries[0]` (a commit's file). */
+  firstEntryId?: string;
+}
+
+export function readAnswer(body: unknown): AnswerReading {
+  if (!isRecord(body)) return {};
+  const reading: AnswerReading = {};
+  if (typeof body.code === 'string') reading.code = body.code;
+  if (isUploadPart(body.part)) reading.part = body.part;
+  if (Array.isArray(body.entries)) {
+    reading.listed = body.entries.filter(isUploadPart);
+    const [first] = body.entries as unknown[];
+    if (isRecord(first) && typeof first.id === 'string') reading.firstEntryId = first.id;
+  }
+  const conflicting = isRecord(body.context_info) ? body.context_info.conflicting_part : undefined;
+  if (isUploadPart(conflicting)) reading.conflictingPart = conflicting;
+  return reading;
+}
+
+/** Records the answer's body, and what the grader reads of it. */
+export function recordAnswer(exchange: Exchange, body: unknown): void {
+  exchange.responseBody = body;
+  exchange.answer = readAnswer(body);
 }
 
 export const REDACTED_AUTHORIZATION = 'Bearer <redacted>';
@@ -110,11 +150,13 @@ export class TrafficRecorder {
 
   begin(init: Pick<Exchange, 'method' | 'url' | 'requestHeaders' | 'auth'>): Exchange {
     const url = init.url.length > RECORDED_URL_CHARS ? detachedPrefix(init.url, RECORDED_URL_CHARS) : init.url;
+    const range = parseContentRange(init.requestHeaders['content-range']);
     return {
       seq: ++this.#seq,
       op: 'other',
       ...init,
       url,
+      ...(range.ok ? { range: range.value } : {}),
       startMs: performance.now(),
       endMs: Number.NaN,
       requestBody: { length: 0, sha1: '' },

@@ -5,7 +5,7 @@
  * The grader then judges it on every rule, as the request the client sent.
  */
 import { authClassOf } from './context.ts';
-import { type Exchange, type TrafficRecorder, redactCredentials } from './recorder.ts';
+import { type Exchange, type TrafficRecorder, recordAnswer, redactCredentials } from './recorder.ts';
 import { matchRoute } from './routes.ts';
 
 /** The most of a refused request's raw head the record keeps. */
@@ -88,7 +88,7 @@ export function recordRefusedRequest(
   exchange.parserRefused = { reason, head: head.raw };
   exchange.status = answer.status;
   exchange.responseHeaders = answer.headers;
-  exchange.responseBody = answer.body;
+  recordAnswer(exchange, answer.body);
   exchange.endMs = performance.now();
   if (exchange.op !== 'control') recorder.finish(exchange, answer.bytes);
   return exchange;

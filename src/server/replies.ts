@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { boxError } from '../protocol/shapes.ts';
 import { type ReceivedJson, parseJsonBody, receiveBody, receiveJson } from './body.ts';
 import { type RequestContext, headerOf } from './context.ts';
-import { JSON_KEPT_BYTES, detachedPrefix, recordedBody } from './recorder.ts';
+import { JSON_KEPT_BYTES, detachedPrefix, recordAnswer, recordedBody } from './recorder.ts';
 import { storageFailure } from './storage-errors.ts';
 
 const MiB = 1024 * 1024;
@@ -51,7 +51,7 @@ export function reply(ctx: RequestContext, status: number, body?: unknown, heade
   ctx.exchange.status = status;
   // Sent with the names as given (Node keeps their case on the wire), and recorded so: a team sees `retry-after` as Box sends it.
   ctx.exchange.responseHeaders = { ...all };
-  ctx.exchange.responseBody = body;
+  recordAnswer(ctx.exchange, body);
   ctx.responseBytes = text?.length ?? 0;
   if (ctx.res.headersSent || ctx.res.destroyed) return;
   ctx.res.writeHead(status, all);

@@ -50,7 +50,14 @@ export interface ScenarioResult {
   evidence: ScenarioEvidence;
 }
 
-export const noEvidence = (): ScenarioEvidence => ({ clientRuns: [], silentRuns: [], findings: [], serverExchanges: [], serverReproductions: [], kitErrors: [] });
+export const noEvidence = (): ScenarioEvidence => ({
+  clientRuns: [],
+  silentRuns: [],
+  findings: [],
+  serverExchanges: [],
+  serverReproductions: [],
+  kitErrors: [],
+});
 
 /** Decodes one attachment into `evidence`; kinds the reports do not read (text/plain) are left out. */
 function decodeAttachment(evidence: ScenarioEvidence, mediaType: string, body: string): void {

@@ -82,8 +82,7 @@ export class KitWorld extends World<KitWorldParameters> {
   /** The generated-case check, run once per process for all the scenarios that judge it. */
   async generatedOutcome(): Promise<GeneratedOutcome> {
     const { runs: count, seed } = this.parameters.generated;
-    if (count < 1)
-      return reportKitErrors(this.attach, Promise.reject(new KitError('no generated cases were asked for: run with --generated or --runs <n>')));
+    if (count < 1) return reportKitErrors(this.attach, Promise.reject(new KitError('no generated cases were asked for: run with --generated or --runs <n>')));
     generated ??= checkGeneratedCases(clientFor(this.parameters), this.runContext(), {
       runs: count,
       seed,

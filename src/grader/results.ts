@@ -98,7 +98,7 @@ function firstLine(message: string): string {
 const FAILING = new Set(['FAILED', 'UNDEFINED', 'AMBIGUOUS', 'PENDING', 'UNKNOWN']);
 
 /**
- * Folds Cucumber's message stream into one result per scenario, as scenarios finish. With `keepEvidence`
+ * Folds Cucumber's message stream into one result per scenario, as scenarios finish. With `decodeEvidence`
  * false (the live progress lines) attachments are not decoded and every result's evidence is empty.
  */
 export class ScenarioCollector {
@@ -106,11 +106,14 @@ export class ScenarioCollector {
   readonly #pickles = new Map<string, NonNullable<CucumberEnvelope['pickle']>>();
   readonly #testCases = new Map<string, string>();
   readonly #started = new Map<string, { pickleId: string; steps: { status: string; message?: string }[]; evidence: ScenarioEvidence }>();
+  readonly #decodeEvidence: boolean;
 
   constructor(
     private readonly onScenario?: (result: ScenarioResult) => void,
-    private readonly keepEvidence = true,
-  ) {}
+    { decodeEvidence = true }: { decodeEvidence?: boolean } = {},
+  ) {
+    this.#decodeEvidence = decodeEvidence;
+  }
 
   accept(envelope: CucumberEnvelope): void {
     if (envelope.pickle) this.#pickles.set(envelope.pickle.id, envelope.pickle);
@@ -120,7 +123,7 @@ export class ScenarioCollector {
       this.#started.set(envelope.testCaseStarted.id, { pickleId, steps: [], evidence: noEvidence() });
     }
     const attachment = envelope.attachment;
-    if (this.keepEvidence && attachment?.testCaseStartedId && attachment.contentEncoding !== 'BASE64') {
+    if (this.#decodeEvidence && attachment?.testCaseStartedId && attachment.contentEncoding !== 'BASE64') {
       const started = this.#started.get(attachment.testCaseStartedId);
       if (started) decodeAttachment(started.evidence, attachment.mediaType, attachment.body);
     }

@@ -232,7 +232,7 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
       options.print(
         `  ${SYMBOL[scenario.status]} ${scenario.rules.join(' ').padEnd(24)} ${scenario.name}${scenario.status === 'failed' ? `\n      ${scenario.message}` : ''}`,
       ),
-    false,
+    { decodeEvidence: false },
   );
   // Every test case is announced before the first starts: the client steps start the runs that mostly wait early.
   clearPlannedScenarios();

@@ -50,7 +50,7 @@ export interface ScenarioResult {
   evidence: ScenarioEvidence;
 }
 
-export const noEvidence = (): ScenarioEvidence => ({
+const noEvidence = (): ScenarioEvidence => ({
   clientRuns: [],
   silentRuns: [],
   findings: [],
@@ -72,7 +72,7 @@ function decodeAttachment(evidence: ScenarioEvidence, mediaType: string, body: s
       evidence.findings.push(JSON.parse(body) as FindingsAttachment);
       break;
     case SERVER_EXCHANGES_MEDIA_TYPE:
-      evidence.serverExchanges.push(...(JSON.parse(body) as ServerExchangeAttachment[]));
+      evidence.serverExchanges = evidence.serverExchanges.concat(JSON.parse(body) as ServerExchangeAttachment[]);
       break;
     case SERVER_REPRODUCTION_MEDIA_TYPE:
       evidence.serverReproductions.push(JSON.parse(body) as ServerReproductionAttachment);

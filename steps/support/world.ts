@@ -80,16 +80,17 @@ export class KitWorld extends World<KitWorldParameters> {
   }
 
   /** The generated-case check, run once per process for all the scenarios that judge it. */
-  async generatedOutcome(): Promise<GeneratedOutcome> {
+  generatedOutcome(): Promise<GeneratedOutcome> {
     const { runs: count, seed } = this.parameters.generated;
-    if (count < 1) return reportKitErrors(this.attach, Promise.reject(new KitError('no generated cases were asked for: run with --generated or --runs <n>')));
-    generated ??= checkGeneratedCases(clientFor(this.parameters), this.runContext(), {
-      runs: count,
-      seed,
-      partSize: this.parameters.partSize ?? undefined,
-      large: this.parameters.large,
-    });
-    return reportKitErrors(this.attach, generated);
+    if (count >= 1)
+      generated ??= checkGeneratedCases(clientFor(this.parameters), this.runContext(), {
+        runs: count,
+        seed,
+        partSize: this.parameters.partSize ?? undefined,
+        large: this.parameters.large,
+      });
+    const outcome = generated ?? Promise.reject(new KitError('no generated cases were asked for: run with --generated or --runs <n>'));
+    return reportKitErrors(this.attach, outcome);
   }
 }
 

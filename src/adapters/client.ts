@@ -29,5 +29,3 @@ export interface ClientUnderTest {
   upload(job: UploadJob): Promise<ClientOutcome>;
 }
 
-// The adapters throw it where a client cannot be run at all; its home is src/errors.ts.
-export { KitError } from '../errors.ts';

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import type { ClientOutcome, ClientUnderTest, UploadJob } from './client.ts';
-import { KitError } from './client.ts';
+import { KitError } from '../errors.ts';
 import { interceptEnvironment } from '../intercept/environment.ts';
 import { listenerOf, namespaceArgv } from '../intercept/namespace.ts';
 import { ProcessTree } from './process-tree.ts';

@@ -10,7 +10,7 @@ import { writeFile } from 'node:fs/promises';
 import type { Server } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { KitError } from '../adapters/client.ts';
+import { KitError } from '../errors.ts';
 import { BOX_HOSTS } from './box-hosts.ts';
 
 const HELPER = fileURLToPath(new URL('./namespace-helper.mjs', import.meta.url));

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { type ClientOutcome, type ClientUnderTest, KitError } from '../adapters/client.ts';
+import type { ClientOutcome, ClientUnderTest } from '../adapters/client.ts';
+import { KitError } from '../errors.ts';
 import { type ClientRun, type RunJudgement, judgeRun } from '../grader/client-checks.ts';
 import { startSimulatedServer } from '../server/app.ts';
 import type { FaultInstruction } from '../server/faults.ts';

@@ -28,4 +28,3 @@ export interface ClientUnderTest {
   readonly name: string;
   upload(job: UploadJob): Promise<ClientOutcome>;
 }
-

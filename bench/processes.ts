@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { KIT_ROOT } from '../src/kit/conformance.ts';
+import { committedFileIdOf } from '../src/protocol/answers.ts';
 
 const TIME = '/usr/bin/time';
 
@@ -82,7 +83,7 @@ export async function startServer(token: string, partDelayMs: number): Promise<B
         const res = await fetch(`${origin}/_control/traffic`);
         const { exchanges } = (await res.json()) as { exchanges: TrafficEntry[] };
         const commit = exchanges.find((exchange) => exchange.op === 'commit' && exchange.status === 201);
-        const fileId = commit?.responseBody?.entries?.[0]?.id;
+        const fileId = committedFileIdOf(commit?.responseBody);
         if (!commit || fileId === undefined) return undefined;
         return { fileId, commitMs: (commit.endMs ?? commit.startMs) - commit.startMs };
       },

@@ -6,7 +6,10 @@ import { digestHeaderFor, parseDigest, sha1Of } from '../src/protocol/digest.ts'
 import { coverageOf, planParts, totalPartsFor } from '../src/protocol/parts.ts';
 import { RULES } from '../src/protocol/rules.ts';
 import { checkCreateSessionBody } from '../src/protocol/shapes.ts';
-import { DEFAULT_RETRY_POLICY, retryDelayFor } from '../src/uploader/retry.ts';
+import { DEFAULT_RETRY_POLICY, PROBE_RETRY_POLICY, retryDelayFor } from '../src/http/retry.ts';
+import { retryAfterMs } from '../src/protocol/retry-after.ts';
+import { isTransientStatus } from '../src/protocol/transient.ts';
+import { partRetryDelayFor } from '../src/uploader/part-retry.ts';
 
 describe('planParts', () => {
   test('covers every byte exactly once, every part full but the last', () => {
@@ -154,11 +157,44 @@ describe('retry policy', () => {
     const policy = DEFAULT_RETRY_POLICY;
     assert.equal(retryDelayFor({ kind: 'status', status: 503 }, 1, policy), 100);
     assert.equal(retryDelayFor({ kind: 'status', status: 503 }, 3, policy), 400);
-    assert.equal(retryDelayFor({ kind: 'status', status: 429, retryAfterSeconds: 2 }, 1, policy), 2000);
+    assert.equal(retryDelayFor({ kind: 'status', status: 429, retryAfterMs: 2000 }, 1, policy), 2000);
     assert.equal(retryDelayFor({ kind: 'network', message: 'ECONNRESET' }, 1, policy), 100);
-    assert.equal(retryDelayFor({ kind: 'status', status: 416, code: 'range_overlaps_existing_part' }, 1, policy), 0);
+    assert.equal(partRetryDelayFor({ kind: 'status', status: 416, code: 'range_overlaps_existing_part' }, 1, policy), 0);
+    assert.equal(partRetryDelayFor({ kind: 'status', status: 503 }, 1, policy), 100);
     assert.equal(retryDelayFor({ kind: 'status', status: 400, code: 'bad_digest' }, 1, policy), undefined);
     assert.equal(retryDelayFor({ kind: 'status', status: 503 }, policy.maxAttempts, policy), undefined);
+  });
+
+  test("the probe's limits: 429s as long as the budget lasts, documented 5xx twice more, Retry-After on both, no answer final", () => {
+    const policy = PROBE_RETRY_POLICY;
+    assert.equal(retryDelayFor({ kind: 'status', status: 429 }, 40, policy), 30_000);
+    assert.equal(retryDelayFor({ kind: 'status', status: 503, retryAfterMs: 0 }, 1, policy), 200);
+    assert.equal(retryDelayFor({ kind: 'status', status: 502 }, 2, policy), 2_000);
+    assert.equal(retryDelayFor({ kind: 'status', status: 502 }, 3, policy), undefined);
+    assert.equal(retryDelayFor({ kind: 'status', status: 507 }, 1, policy), undefined);
+    assert.equal(retryDelayFor({ kind: 'network', message: 'ECONNRESET' }, 1, policy), undefined);
+  });
+
+  test('transient answers: any 5xx and 429 for a client, the documented ones for the probe', () => {
+    assert.deepEqual(
+      [429, 500, 501, 503, 507, 416].map((status) => isTransientStatus(status)),
+      [true, true, true, true, true, false],
+    );
+    assert.deepEqual(
+      [429, 500, 501, 503, 507, 416].map((status) => isTransientStatus(status, 'documented')),
+      [true, true, false, true, false, false],
+    );
+  });
+
+  test('Retry-After as Box sends it: seconds, any header case, or an HTTP date', () => {
+    const now = Date.parse('Fri, 04 Dec 2026 22:00:00 GMT');
+    assert.equal(retryAfterMs({ 'retry-after': '5' }, now), 5000);
+    assert.equal(retryAfterMs({ 'Retry-After': ' 2 ' }, now), 2000);
+    assert.equal(retryAfterMs({ 'retry-after': ['3', '9'] }, now), 3000);
+    assert.equal(retryAfterMs({ 'retry-after': 'Fri, 04 Dec 2026 22:00:07 GMT' }, now), 7000);
+    assert.equal(retryAfterMs({ 'retry-after': 'Fri, 04 Dec 2026 21:00:00 GMT' }, now), 0);
+    assert.equal(retryAfterMs({ 'retry-after': '1.5' }, now), undefined);
+    assert.equal(retryAfterMs({}, now), undefined);
   });
 });
 

@@ -1,9 +1,15 @@
 // Well-formed Box upload-session requests over raw connections (wire.ts), for the soak's valid traffic:
 // a whole upload (create, parts, list, commit, read back, delete) whose every answer is observed.
 import { createHash } from 'node:crypto';
-import { contentRangeFor } from '../../src/protocol/content-range.ts';
-import { digestHeaderFor } from '../../src/protocol/digest.ts';
+import { type AttemptOutcome, DEFAULT_RETRY_POLICY, type RetryPolicy, retrying } from '../../src/http/retry.ts';
+import { committedFileIdOf, errorCodeOf, errorMessageOf, partRecordOf, partsPageOf } from '../../src/protocol/answers.ts';
+import { sha1Of } from '../../src/protocol/digest.ts';
+import { MAX_LIST_LIMIT, pagesOfParts } from '../../src/protocol/paging.ts';
+import { partAt, totalPartsFor } from '../../src/protocol/parts.ts';
+import { JSON_CONTENT_TYPE, UPLOAD_SESSIONS_PATH, commitBody, commitHeaders, createSessionBody, partHeaders } from '../../src/protocol/requests.ts';
+import { retryAfterMs } from '../../src/protocol/retry-after.ts';
 import { seededBytes } from '../../src/protocol/seeded-bytes.ts';
+import { isRecord } from '../../src/protocol/shapes.ts';
 import { describeRequest } from './figures.ts';
 import { type RequestSpec, type WireAnswer, WireConnection, type WireResult, jsonOf, requestBytes } from './wire.ts';
 
@@ -27,8 +33,8 @@ export interface Step {
 }
 
 export const isInjected = (answer: WireAnswer) => {
-  const body = jsonOf(answer) as { message?: unknown; code?: unknown } | undefined;
-  return (typeof body?.message === 'string' && body.message.startsWith('Injected fault')) || body?.code === 'rate_limit_exceeded';
+  const body = jsonOf(answer);
+  return errorMessageOf(body)?.startsWith('Injected fault') === true || errorCodeOf(body) === 'rate_limit_exceeded';
 };
 
 /** Without a Keep-Alive header, Node's default. A connection is given up 2 s before the server would close it (undici's keepAliveTimeoutThreshold). */
@@ -99,20 +105,44 @@ export interface SessionInfo {
 
 export type Observe = (step: Step) => void;
 
-const retryable = (result: WireResult) =>
-  result.kind === 'answer' && (isInjected(result.answer) || result.answer.status >= 500 || result.answer.status === 429);
+/**
+ * The soak's limits on the uploader's policy: a transient answer (the faults it injects are 5xx and 429
+ * too) is asked again at once, up to `attempts` times; a connection without an answer is a finding, not
+ * retried.
+ */
+const soakRetryPolicy = (attempts: number): RetryPolicy => ({
+  ...DEFAULT_RETRY_POLICY,
+  retryNoAnswer: false,
+  maxAttempts: attempts,
+  maxRateLimitedAttempts: attempts,
+  backoffMs: 0,
+  maxBackoffMs: 0,
+  retryAfterOn: 'none',
+});
 
-/** One request, repeated while the answer is transient (injected, 5xx, 429), up to `attempts` times. */
+function outcomeOfWire(result: WireResult): AttemptOutcome {
+  if (result.kind !== 'answer') return { kind: 'network', message: result.kind };
+  const { answer } = result;
+  return { kind: 'status', status: answer.status, code: errorCodeOf(jsonOf(answer)), retryAfterMs: retryAfterMs(answer.headers) };
+}
+
+/** One request, repeated while the answer is transient, up to `attempts` times. */
 async function step(client: Client, observe: Observe, attempts: number, what: Step['what'], spec: RequestSpec, wanted: number): Promise<Step> {
-  let last: Step | undefined;
-  for (let attempt = 1; attempt <= attempts; attempt++) {
+  const attemptOnce = async (): Promise<Step> => {
     const result = await client.send(spec);
     const injected = result.kind === 'answer' && isInjected(result.answer);
-    last = { what, request: describeRequest(spec.method, spec.target), result, ok: result.kind === 'answer' && result.answer.status === wanted, injected };
-    observe(last);
-    if (last.ok || !retryable(result)) return last;
-  }
-  return last as Step;
+    const sent: Step = {
+      what,
+      request: describeRequest(spec.method, spec.target),
+      result,
+      ok: result.kind === 'answer' && result.answer.status === wanted,
+      injected,
+    };
+    observe(sent);
+    return sent;
+  };
+  const { result: last } = await retrying(attemptOnce, (sent) => (sent.ok ? undefined : outcomeOfWire(sent.result)), soakRetryPolicy(attempts));
+  return last;
 }
 
 /**
@@ -136,7 +166,7 @@ export class Upload {
   ) {}
 
   get parts(): number {
-    return this.session ? Math.max(1, Math.ceil(this.fileSize / this.session.partSize)) : 0;
+    return this.session ? totalPartsFor(this.fileSize, this.session.partSize) : 0;
   }
 
   get #base(): string {
@@ -151,9 +181,9 @@ export class Upload {
       'create',
       {
         method: 'POST',
-        target: `${API}/files/upload_sessions`,
-        headers: [this.client.auth, ['content-type', 'application/json']],
-        body: Buffer.from(JSON.stringify({ folder_id: '0', file_name: this.fileName, file_size: this.fileSize })),
+        target: `${API}${UPLOAD_SESSIONS_PATH}`,
+        headers: [this.client.auth, ...Object.entries(JSON_CONTENT_TYPE)],
+        body: Buffer.from(JSON.stringify(createSessionBody('0', this.fileName, this.fileSize))),
       },
       201,
     );
@@ -165,9 +195,8 @@ export class Upload {
   }
 
   bytesOf(index: number): Buffer {
-    const partSize = this.session?.partSize ?? 0;
-    const offset = index * partSize;
-    return seededBytes(this.seed, offset, Math.min(partSize, this.fileSize - offset));
+    const { offset, size } = partAt(index, this.fileSize, this.session?.partSize ?? 0);
+    return seededBytes(this.seed, offset, size);
   }
 
   /** PUTs one part, on `client` (default: the upload's own connection). */
@@ -182,17 +211,12 @@ export class Upload {
       {
         method: 'PUT',
         target: this.#base,
-        headers: [
-          client.auth,
-          ['content-type', 'application/octet-stream'],
-          ['content-range', contentRangeFor(offset, bytes.length, this.fileSize)],
-          ['digest', digestHeaderFor(createHash('sha1').update(bytes).digest())],
-        ],
+        headers: [client.auth, ...Object.entries(partHeaders(offset, bytes.length, this.fileSize, sha1Of(bytes)))],
         body: bytes,
       },
       200,
     );
-    if (put.ok && put.result.kind === 'answer') this.stored.set(index, (jsonOf(put.result.answer) as { part: unknown }).part);
+    if (put.ok && put.result.kind === 'answer') this.stored.set(index, partRecordOf(jsonOf(put.result.answer)));
     return put;
   }
 
@@ -203,16 +227,20 @@ export class Upload {
 
   /** The offsets the server lists for the session (undefined when the listing failed). */
   async listedOffsets(): Promise<number[] | undefined> {
-    const listed = await step(
-      this.client,
-      this.observe,
-      this.attempts,
-      'list',
-      { method: 'GET', target: `${this.#base}/parts?limit=1000`, headers: [this.client.auth] },
-      200,
-    );
-    if (!listed.ok || listed.result.kind !== 'answer') return undefined;
-    return ((jsonOf(listed.result.answer) as { entries: { offset: number }[] }).entries ?? []).map((entry) => entry.offset).sort((a, b) => a - b);
+    let failed = false;
+    const readPage = async (offset: number) => {
+      const target = `${this.#base}/parts?${offset === 0 ? '' : `offset=${offset}&`}limit=${MAX_LIST_LIMIT}`;
+      const listed = await step(this.client, this.observe, this.attempts, 'list', { method: 'GET', target, headers: [this.client.auth] }, 200);
+      failed = !listed.ok || listed.result.kind !== 'answer';
+      if (listed.result.kind !== 'answer' || failed) return undefined;
+      return partsPageOf(jsonOf(listed.result.answer)) ?? { entries: [], totalCount: undefined };
+    };
+    const offsets: number[] = [];
+    for await (const page of pagesOfParts(readPage, { step: MAX_LIST_LIMIT })) {
+      // An entry without a numeric offset is listed as NaN: it matches no acknowledged part.
+      for (const entry of page.entries) offsets.push(isRecord(entry) && typeof entry.offset === 'number' ? entry.offset : NaN);
+    }
+    return failed ? undefined : offsets.sort((a, b) => a - b);
   }
 
   async status(): Promise<Step> {
@@ -235,12 +263,12 @@ export class Upload {
       {
         method: 'POST',
         target: `${this.#base}/commit`,
-        headers: [this.client.auth, ['content-type', 'application/json'], ['digest', digestHeaderFor(this.sourceSha1())]],
-        body: Buffer.from(JSON.stringify({ parts: records })),
+        headers: [this.client.auth, ...Object.entries(commitHeaders(this.sourceSha1()))],
+        body: Buffer.from(commitBody(records)),
       },
       201,
     );
-    if (committed.ok && committed.result.kind === 'answer') this.fileId = (jsonOf(committed.result.answer) as { entries: { id: string }[] }).entries[0]?.id;
+    if (committed.ok && committed.result.kind === 'answer') this.fileId = committedFileIdOf(jsonOf(committed.result.answer));
     return committed;
   }
 

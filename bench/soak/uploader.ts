@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { writeSeededFile } from '../../src/kit/source-file.ts';
 import { type FaultAction, type FaultInstruction, matchFault } from '../../src/server/faults.ts';
 import { uploadFile } from '../../src/uploader/index.ts';
-import { DEFAULT_RETRY_POLICY } from '../../src/uploader/retry.ts';
+import { DEFAULT_RETRY_POLICY } from '../../src/http/retry.ts';
 import { API } from './api.ts';
 import { Counter, Invariants, Reservoir, type SectionResult, mib, ms, percentile } from './figures.ts';
 import { ServerProcess, crashSummary } from './server-process.ts';

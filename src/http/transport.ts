@@ -3,6 +3,7 @@ import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { Agent, type Dispatcher, getGlobalDispatcher, request } from './undici.ts';
 import { FeedOrder } from './feed-order.ts';
+import { errorCodeOf, errorMessageOf } from '../protocol/answers.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -168,8 +169,9 @@ export function parseJson(text: string): unknown {
 
 /** "HTTP 400 bad_digest: message", or the start of the body when it is not JSON. */
 export function describeResponse(response: JsonResponse): string {
-  const body = response.body as { code?: unknown; message?: unknown } | undefined;
-  const code = typeof body?.code === 'string' ? ` ${body.code}` : '';
-  const text = response.body === undefined && response.text ? `: ${response.text.slice(0, 200)}` : typeof body?.message === 'string' ? `: ${body.message}` : '';
+  const errorCode = errorCodeOf(response.body);
+  const message = errorMessageOf(response.body);
+  const code = errorCode === undefined ? '' : ` ${errorCode}`;
+  const text = response.body === undefined && response.text ? `: ${response.text.slice(0, 200)}` : message === undefined ? '' : `: ${message}`;
   return `HTTP ${response.status}${code}${text}`;
 }

@@ -5,6 +5,7 @@
  */
 import type { HttpMethod, JsonResponse } from '../http/transport.ts';
 import type { ServerRuleId } from '../protocol/rules.ts';
+import { errorCodeOf } from '../protocol/answers.ts';
 
 /** Which Authorization header a request carries. */
 export type Credentials = 'token' | 'none' | 'wrong' | 'no-scheme' | 'other-scheme' | 'empty-bearer';
@@ -120,7 +121,7 @@ export function reproductionRequestsOf(exchanges: readonly ProbeExchange[]) {
       body,
       expected: describeExpectation(exchange.expect),
       answered: exchange.response
-        ? `HTTP ${exchange.response.status}${typeof (exchange.response.body as { code?: unknown } | undefined)?.code === 'string' ? ` ${(exchange.response.body as { code: string }).code}` : ''}`
+        ? `HTTP ${exchange.response.status}${errorCodeOf(exchange.response.body) === undefined ? '' : ` ${errorCodeOf(exchange.response.body)}`}`
         : (exchange.hung?.reason ?? `no answer: ${exchange.failure ?? ''}`),
       credentials: exchange.credentials === 'token' ? ('token' as const) : exchange.credentials === 'none' ? ('none' as const) : ('wrong' as const),
       ...(session === undefined ? {} : { session }),

@@ -1,11 +1,13 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { type HttpMethod, type HttpRequest, type JsonResponse, type SendResult, type Transport, describeResponse } from '../http/transport.ts';
-import { contentRangeFor, parseContentRange } from '../protocol/content-range.ts';
+import { parseContentRange } from '../protocol/content-range.ts';
+import { committedFileIdOf, partRecordOf, partsPageOf } from '../protocol/answers.ts';
+import { pagesOfParts } from '../protocol/paging.ts';
+import { JSON_CONTENT_TYPE, UPLOAD_SESSIONS_PATH, commitBody, createSessionBody, partHeaders } from '../protocol/requests.ts';
 import { digestHeaderFor, sha1Of } from '../protocol/digest.ts';
 import { partAt, totalPartsFor } from '../protocol/parts.ts';
 import { type UploadPart, type UploadSession, isRecord, unusableSessionProblem } from '../protocol/shapes.ts';
 import { seededBytes } from '../protocol/seeded-bytes.ts';
-import { parseRetryAfter } from '../uploader/retry.ts';
+import { PROBE_RETRY_POLICY, awaitCommit, outcomeOf, retrying } from '../http/retry.ts';
 import { ANSWER_RULE, AnswerDeadline, Blocked, DEFAULT_ANSWER_BUDGET_MS, GaveUpWaiting, type RequestKind, RunPatience } from './budget.ts';
 import { type Credentials, type ExpectedPart, type Expectation, type ProbeExchange, changesState } from './exchange.ts';
 import type { FileShape } from './spaces.ts';
@@ -88,11 +90,7 @@ export function fileSizeFor(shape: FileShape, partSize: number, smallFiles = fal
 }
 /** Parts the kit sends at once when it only needs them stored (as a client would: 3 to 5). */
 const STORE_CONCURRENCY = 4;
-/** Server errors Box documents as transient: a request that should succeed is asked again, this many times. */
-const TRANSIENT_ERRORS = new Set([500, 502, 503, 504]);
-const MAX_TRANSIENT_RETRIES = 2;
-/** Box's largest list-parts page. */
-export const MAX_LIST_LIMIT = 1000;
+export { MAX_LIST_LIMIT } from '../protocol/paging.ts';
 
 /** A session the probe opened, with the file it stands for. */
 export interface ProbeSession {
@@ -207,7 +205,7 @@ export class ServerProbe {
     const parsedRange = parseContentRange(contentRange);
     const bodyBytes = spec.body === undefined ? Buffer.alloc(0) : typeof spec.body === 'string' ? Buffer.from(spec.body) : spec.body;
     const deadline = spec.deadline ?? new AnswerDeadline(this.budgetMs, `the answer to ${described}`);
-    for (let attempt = 1; ; attempt++) {
+    const attemptOnce = async (): Promise<{ exchange: ProbeExchange; response: JsonResponse }> => {
       const exchange: ProbeExchange = {
         index: this.exchanges.length,
         request: described,
@@ -235,19 +233,17 @@ export class ServerProbe {
         throw new NoAnswer(`${described}: no answer (${result.failure})`);
       }
       exchange.response = result.response;
-      const { status } = result.response;
-      // A rate limit is not the server's answer to the request, nor, for a request that should succeed, a
-      // transient server error (Box: retry 5xx with backoff): wait as told and ask again.
-      const transient = status === 429 || (TRANSIENT_ERRORS.has(status) && exchange.expect.kind !== 'refusal' && attempt <= MAX_TRANSIENT_RETRIES);
-      if (!transient) {
-        this.#learn(exchange, result.response);
-        return result.response;
-      }
-      const retryAfter = parseRetryAfter(result.response.headers['retry-after']);
-      const waitMs = retryAfter === undefined ? Math.min(2 ** (attempt - 1), 30) * 1000 : Math.max(retryAfter * 1000, 200);
-      this.#waitOut(exchange, deadline, waitMs, `the server answered ${status} and the kit would wait ${seconds(waitMs)} s more`);
-      await sleep(waitMs);
-    }
+      return { exchange, response: result.response };
+    };
+    // A rate limit is not the server's answer to the request, nor, for a request that should succeed, a
+    // transient server error: both are waited out (PROBE_RETRY_POLICY); a refusal's 5xx is its answer.
+    const policy = spec.expect?.kind === 'refusal' ? { ...PROBE_RETRY_POLICY, maxAttempts: 1 } : PROBE_RETRY_POLICY;
+    const { result } = await retrying(attemptOnce, ({ response }) => outcomeOf({ ok: true, response }), policy, {
+      beforeWait: (waitMs, { exchange, response }) =>
+        this.#waitOut(exchange, deadline, waitMs, `the server answered ${response.status} and the kit would wait ${seconds(waitMs)} s more`),
+    });
+    this.#learn(result.exchange, result.response);
+    return result.response;
   }
 
   /**
@@ -281,7 +277,7 @@ export class ServerProbe {
     if (!model || exchange.session === undefined) return;
     const accepted = response.status >= 200 && response.status < 300;
     if (exchange.expect.kind === 'part' && response.status === 200 && exchange.range) {
-      const part = (response.body as { part?: unknown } | undefined)?.part;
+      const part = partRecordOf(response.body);
       const partId = isRecord(part) && typeof part.part_id === 'string' && part.part_id !== '' ? part.part_id : undefined;
       const answeredSha1 = isRecord(part) && typeof part.sha1 === 'string' && part.sha1 !== exchange.body.sha1 ? part.sha1 : undefined;
       model.parts.set(exchange.range.lo, { offset: exchange.range.lo, size: exchange.body.length, sha1: exchange.body.sha1, partId, answeredSha1 });
@@ -290,8 +286,8 @@ export class ServerProbe {
     if (exchange.method === 'POST' && response.status === 201) {
       model.state = 'closed';
       this.#openSessions.delete(exchange.session);
-      const id = (response.body as { entries?: { id?: unknown }[] } | undefined)?.entries?.[0]?.id;
-      if (typeof id === 'string') this.#createdFiles.add(id);
+      const id = committedFileIdOf(response.body);
+      if (id !== undefined) this.#createdFiles.add(id);
     }
     if (exchange.method === 'DELETE' && response.status === 204 && exchange.expect.kind === 'abort') {
       model.state = 'aborted';
@@ -372,7 +368,7 @@ export class ServerProbe {
   }
 
   createBody(fileSize: number, name: string): Record<string, unknown> {
-    return { folder_id: this.target.folderId, file_name: name, file_size: fileSize };
+    return { ...createSessionBody(this.target.folderId, name, fileSize) };
   }
 
   /** POSTs a create; `expect` says what the body was crafted for (default: a valid create, answered with a session). */
@@ -380,8 +376,8 @@ export class ServerProbe {
     const response = await this.send({
       kind: 'create',
       method: 'POST',
-      url: `${this.target.baseUrl}/files/upload_sessions`,
-      headers: { 'content-type': 'application/json' },
+      url: `${this.target.baseUrl}${UPLOAD_SESSIONS_PATH}`,
+      headers: { ...JSON_CONTENT_TYPE },
       body: JSON.stringify(body),
       credentials,
       expect:
@@ -519,12 +515,7 @@ export class ServerProbe {
     expect?: Expectation,
   ): Promise<JsonResponse> {
     const sha1 = sha1Of(body);
-    const headers: Record<string, string | undefined> = {
-      'content-type': 'application/octet-stream',
-      'content-range': contentRangeFor(range.lo, range.hi - range.lo + 1, file.fileSize),
-      digest: digestHeaderFor(sha1),
-      ...overrides,
-    };
+    const headers: Record<string, string | undefined> = { ...partHeaders(range.lo, range.hi - range.lo + 1, file.fileSize, sha1), ...overrides };
     const present = Object.fromEntries(Object.entries(headers).filter((entry): entry is [string, string] => entry[1] !== undefined));
     return this.send({
       kind: 'part',
@@ -596,19 +587,17 @@ export class ServerProbe {
   async listAll(file: ProbeSession, paging: { limit: number } | { pageSize: number }): Promise<Listing> {
     const step = 'limit' in paging ? paging.limit : paging.pageSize;
     const listing: Listing = { entries: [], totalCounts: [], requests: [] };
-    // Pages until the parts the kit stored (or the server claims) are covered, and no further.
-    const expected = this.#model(file).parts.size;
-    for (let offset = 0, pages = 0; pages <= Math.ceil(expected / step) + 1; offset += step, pages++) {
+    const readPage = async (offset: number) => {
       const page = await this.listParts(file, 'limit' in paging ? { offset, limit: paging.limit } : offset === 0 ? {} : { offset });
       listing.requests.push(this.exchanges.length - 1);
-      const entries = (page.body as { entries?: unknown } | undefined)?.entries;
-      if (page.status !== 200 || !Array.isArray(entries))
-        throw new Blocked(['S-LIST-PARTS'], `the session's parts could not be listed: ${describeResponse(page)}`);
-      listing.entries.push(...entries.filter(isRecord));
-      const total = (page.body as { total_count?: unknown }).total_count;
-      listing.totalCounts.push(total);
-      const claimed = typeof total === 'number' ? total : 0;
-      if (entries.length === 0 || offset + step >= Math.max(expected, claimed)) break;
+      const read = page.status === 200 ? partsPageOf(page.body) : undefined;
+      if (!read) throw new Blocked(['S-LIST-PARTS'], `the session's parts could not be listed: ${describeResponse(page)}`);
+      return read;
+    };
+    // Pages until the parts the kit stored (or the server claims) are covered, and no further.
+    for await (const page of pagesOfParts(readPage, { step, expected: this.#model(file).parts.size, extraPages: 2 })) {
+      listing.entries.push(...page.entries.filter(isRecord));
+      listing.totalCounts.push(page.totalCount);
     }
     return listing;
   }
@@ -644,44 +633,32 @@ export class ServerProbe {
   ): Promise<JsonResponse> {
     const credentials = options.credentials ?? 'token';
     const parts = options.parts ?? this.commitParts(file);
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    const headers: Record<string, string> = { ...JSON_CONTENT_TYPE };
     if (options.digest !== undefined) headers.digest = options.digest;
     const expect = options.expect ?? this.#commitExpectation(file, parts, options.digest, credentials);
     const url = file.session.session_endpoints.commit;
     const deadline = new AnswerDeadline(this.budgetMs, `the answer to POST ${url} (the commit)`);
-    let accepted = 0;
-    for (;;) {
-      const response = await this.send({
-        kind: 'commit',
-        method: 'POST',
-        url,
-        headers,
-        body: JSON.stringify({ parts }),
-        credentials,
-        session: file.session.id,
-        expect,
-        deadline,
-      });
-      if (response.status !== 202) return response;
-      const retryAfter = parseRetryAfter(response.headers['retry-after']);
-      const waitMs = (retryAfter ?? 1) * 1000;
-      const last = this.exchanges.at(-1);
-      if (!last) throw new Error('a commit answered without an exchange');
-      accepted += 1;
-      // 202s the kit waited out and then ran out of budget for: the commit never completes (S-COMMIT-OK). A first
-      // wait longer than the budget is the kit's limit instead (raise --timeout).
-      if (accepted > 1 && waitMs >= deadline.remainingMs()) {
-        last.waitedOut = true;
-        this.#hang(
-          last,
-          'commit',
-          `answered 202 ${accepted} times over ${seconds(deadline.budgetMs - deadline.remainingMs())} s, never the commit's outcome`,
-          'S-COMMIT-OK',
-        );
-      }
-      this.#waitOut(last, deadline, waitMs, `the server answered 202 and asked to commit again after ${seconds(waitMs)} s`);
-      await sleep(waitMs);
-    }
+    const sendCommit = () =>
+      this.send({ kind: 'commit', method: 'POST', url, headers, body: commitBody(parts), credentials, session: file.session.id, expect, deadline });
+    return awaitCommit(sendCommit, {
+      beforeWait: (waitMs, _response, waits) => {
+        const last = this.exchanges.at(-1);
+        if (!last) throw new Error('a commit answered without an exchange');
+        const accepted = waits + 1;
+        // 202s the kit waited out and then ran out of budget for: the commit never completes (S-COMMIT-OK). A first
+        // wait longer than the budget is the kit's limit instead (raise --timeout).
+        if (accepted > 1 && waitMs >= deadline.remainingMs()) {
+          last.waitedOut = true;
+          this.#hang(
+            last,
+            'commit',
+            `answered 202 ${accepted} times over ${seconds(deadline.budgetMs - deadline.remainingMs())} s, never the commit's outcome`,
+            'S-COMMIT-OK',
+          );
+        }
+        this.#waitOut(last, deadline, waitMs, `the server answered 202 and asked to commit again after ${seconds(waitMs)} s`);
+      },
+    });
   }
 
   #commitExpectation(file: ProbeSession, parts: readonly UploadPart[], digest: string | undefined, credentials: Credentials): Expectation {

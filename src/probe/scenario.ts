@@ -15,6 +15,7 @@ import type { ServerRuleId } from '../protocol/rules.ts';
 import { otherBytesOf } from './part-variants.ts';
 import type { SequencesOutcome } from './sequences.ts';
 import { Blocked, type Listing, MAX_LIST_LIMIT, type ProbeSession, type ServerProbe } from './probe.ts';
+import { committedEntryOf, committedFileIdOf } from '../protocol/answers.ts';
 
 /**
  * Bytes the list-parts paging probe may upload to store one part more than the server's default page
@@ -195,8 +196,8 @@ export class ServerScenario {
   /** The committed file's content, where the server serves it (`GET {api-base-url}/files/{id}/content`), against the bytes sent. */
   async downloadProblem(answer: JsonResponse): Promise<{ problem?: string; notServed?: string }> {
     const file = this.session;
-    const id = (answer.body as { entries?: { id?: unknown }[] } | undefined)?.entries?.[0]?.id;
-    if (typeof id !== 'string') return { problem: 'the commit answer names no file' };
+    const id = committedFileIdOf(answer.body);
+    if (id === undefined) return { problem: 'the commit answer names no file' };
     const sha1 = this.probe.wholeFileSha1(file).toString('hex');
     const content = await this.probe.readContent(id, { size: file.fileSize, sha1 });
     if (content.status !== 200) return { notServed: `the server does not serve the file's content at GET …/files/${id}/content (HTTP ${content.status})` };
@@ -240,9 +241,9 @@ export class ServerScenario {
         );
       throw new Blocked(['S-COMMIT-OK'], `a correct commit was answered ${describeResponse(committed)}`);
     }
-    const entry = (committed.body as { entries?: { id?: unknown; sha1?: unknown }[] } | undefined)?.entries?.[0];
-    const id = entry?.id;
-    const content = typeof id === 'string' ? await probe.readContent(id, { size: file.fileSize, sha1: firstBytes }) : undefined;
+    const entry = committedEntryOf(committed.body);
+    const id = committedFileIdOf(committed.body);
+    const content = id !== undefined ? await probe.readContent(id, { size: file.fileSize, sha1: firstBytes }) : undefined;
     const served = content?.status === 200 ? content.content?.sha1 : undefined;
     const held = served ?? entry?.sha1;
     const source = served !== undefined ? "the committed file's content" : "the committed file's sha1 (the server does not serve its content)";

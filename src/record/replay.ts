@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { KitError } from '../errors.ts';
 import { type FileRangeBody, type Transport, isFileRange, undiciTransport } from '../http/transport.ts';
 import { type CredentialsMark, MATCHED_HEADERS, type RecordedExchange, type Recording, credentialsMark } from './recording.ts';
+import { errorCodeOf } from '../protocol/answers.ts';
 
 /** The token a replay run uses: recordings hold no token, only which kind each request carried. */
 export const REPLAY_TOKEN = 'replay-token';
@@ -80,7 +81,7 @@ export async function replayTransport(recording: Recording): Promise<Transport &
     async send(request) {
       // nock matches bodies it can read whole: a file range goes as its bytes.
       const result = await inner.send(isFileRange(request.body) ? { ...request, body: await fileRangeBytes(request.body) } : request);
-      const code = result.ok ? (result.response.body as { code?: unknown } | undefined)?.code : undefined;
+      const code = result.ok ? errorCodeOf(result.response.body) : undefined;
       if (result.ok && result.response.status === 501 && code === 'ERR_NOCK_NO_MATCH') {
         const range = request.headers['content-range'] ? ` (Content-Range: ${request.headers['content-range']})` : '';
         // A JSON body names what was asked (a create's file name and size): the request the recording lacks.

@@ -1,13 +1,15 @@
 import { open } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { contentRangeFor } from '../protocol/content-range.ts';
+import { committedEntryOf, partRecordOf, partsPageOf } from '../protocol/answers.ts';
 import { digestHeaderFor } from '../protocol/digest.ts';
+import { MAX_LIST_LIMIT, pagesOfParts } from '../protocol/paging.ts';
 import { totalPartsFor } from '../protocol/parts.ts';
+import { JSON_CONTENT_TYPE, UPLOAD_SESSIONS_PATH, commitBody, createSessionBody, partHeaders } from '../protocol/requests.ts';
 import { type BoxFile, type UploadPart, type UploadSession, asUploadSession, isUploadPart } from '../protocol/shapes.ts';
-import { type HttpMethod, type HttpRequest, type JsonResponse, type SendResult, type Transport, describeResponse, undiciTransport } from '../http/transport.ts';
+import { type HttpMethod, type HttpRequest, type SendResult, type Transport, describeResponse, undiciTransport } from '../http/transport.ts';
+import { type AttemptOutcome, DEFAULT_RETRY_POLICY, type RetryPolicy, awaitCommit, describeOutcome, outcomeOf, withRetry } from '../http/retry.ts';
+import { isOverlapRefusal, partRetryDelayFor } from './part-retry.ts';
 import { HoldingReader, type PartReader, type ReadyPart, RereadingReader } from './digests.ts';
-import { describeOutcome, outcomeOf } from './outcome.ts';
-import { type AttemptOutcome, DEFAULT_RETRY_POLICY, type RetryPolicy, retryDelayFor } from './retry.ts';
 
 export interface UploadOptions {
   /** API base, e.g. https://upload.box.com/api/2.0 */
@@ -75,19 +77,18 @@ export async function uploadFile(options: UploadOptions): Promise<UploadResult> 
   const log = options.log ?? (() => {});
   const transport = options.transport ?? undiciTransport({ connections: concurrency + 1, timeoutMs: options.requestTimeoutMs });
   const send = (method: HttpMethod, url: string, headers: Record<string, string>, body?: HttpRequest['body']) => transport.send({ method, url, headers, body });
+  const retried = withRetry(transport, policy, log);
   const auth = { authorization: `Bearer ${options.token}` };
   const handle = await open(options.file, 'r');
   let session: UploadSession | undefined;
   try {
     const fileSize = (await handle.stat()).size;
-    const created = await withRetries('create session', policy, log, () =>
-      send(
-        'POST',
-        `${options.baseUrl.replace(/\/$/, '')}/files/upload_sessions`,
-        { ...auth, 'content-type': 'application/json' },
-        JSON.stringify({ folder_id: options.folderId, file_name: options.fileName, file_size: fileSize }),
-      ),
-    );
+    const created = await retried.answer('create session', {
+      method: 'POST',
+      url: `${options.baseUrl.replace(/\/$/, '')}${UPLOAD_SESSIONS_PATH}`,
+      headers: { ...auth, ...JSON_CONTENT_TYPE },
+      body: JSON.stringify(createSessionBody(options.folderId, options.fileName, fileSize)),
+    });
     if (created.status !== 201) throw new UploadError(`create session: ${describeResponse(created)}`);
     session = asUploadSession(created.body);
     const partSize = session.part_size;
@@ -102,12 +103,7 @@ export async function uploadFile(options: UploadOptions): Promise<UploadResult> 
 
     const sendPart = async ({ part, sha1: partSha1, body }: ReadyPart): Promise<void> => {
       const sha1 = partSha1.toString('hex');
-      const headers = {
-        ...auth,
-        'content-type': 'application/octet-stream',
-        'content-range': contentRangeFor(part.offset, part.size, fileSize),
-        digest: digestHeaderFor(partSha1),
-      };
+      const headers = { ...auth, ...partHeaders(part.offset, part.size, fileSize, partSha1) };
       for (let attempt = 1; ; attempt++) {
         const result = await send('PUT', uploadPart, headers, body);
         if (attempt > 1) {
@@ -117,7 +113,7 @@ export async function uploadFile(options: UploadOptions): Promise<UploadResult> 
           changes.notify();
         }
         if (result.ok && result.response.status === 200) {
-          const record = (result.response.body as { part?: unknown } | undefined)?.part;
+          const record = partRecordOf(result.response.body);
           const matches = isUploadPart(record) && record.offset === part.offset && record.size === part.size && record.sha1 === sha1;
           if (options.checkPartRecords !== false && !matches) {
             throw new UploadError(`part ${part.index + 1}: the server acknowledged ${JSON.stringify(record)}, not the part sent`);
@@ -128,7 +124,7 @@ export async function uploadFile(options: UploadOptions): Promise<UploadResult> 
         const outcome: AttemptOutcome = outcomeOf(result);
         // An earlier attempt whose answer was lost may have been stored: the server then refuses the resend
         // as an overlap. The listed record for exactly these bytes is the part's record (C-RECOVER-STORED).
-        if (attempt > 1 && outcome.kind === 'status' && outcome.status === 416 && outcome.code === 'range_overlaps_existing_part') {
+        if (attempt > 1 && isOverlapRefusal(outcome)) {
           const stored = await storedRecordFor(send, auth, session?.session_endpoints.list_parts ?? '', { offset: part.offset, size: part.size, sha1 });
           if (stored) {
             log(`part ${part.index + 1}: already stored (an earlier answer was lost); its listed record is used`);
@@ -136,7 +132,7 @@ export async function uploadFile(options: UploadOptions): Promise<UploadResult> 
             return;
           }
         }
-        const wait = retryDelayFor(outcome, attempt, policy);
+        const wait = partRetryDelayFor(outcome, attempt, policy);
         if (wait === undefined || failure) throw new UploadError(`part ${part.index + 1}: ${describeOutcome(outcome)}, giving up after ${attempt} attempt(s)`);
         log(`part ${part.index + 1}: ${describeOutcome(outcome)}; retrying in ${wait} ms`);
         retriesPending += 1;
@@ -178,24 +174,20 @@ export async function uploadFile(options: UploadOptions): Promise<UploadResult> 
     await Promise.all(inFlight);
     if (failure) throw failure;
 
-    const digest = digestHeaderFor(reader.wholeFile());
-    const commitBody = JSON.stringify({ parts: [...records].sort((a, b) => a.offset - b.offset) });
-    const maxWaits = options.maxCommitWaits ?? 60;
-    for (let waits = 0; ; waits++) {
-      const committed = await withRetries('commit', policy, log, () =>
-        send('POST', session?.session_endpoints.commit ?? '', { ...auth, 'content-type': 'application/json', digest }, commitBody),
-      );
-      if (committed.status === 201) {
-        const file = (committed.body as { entries?: unknown[] } | undefined)?.entries?.[0] as BoxFile | undefined;
-        if (!file || file.size !== fileSize) throw new UploadError(`commit answered 201 without a file entry of ${fileSize} bytes`);
-        return { file, sessionId: session.id, parts: totalParts, partSize };
-      }
-      if (committed.status !== 202 || waits >= maxWaits) throw new UploadError(`commit: ${describeResponse(committed)}`);
-      const retryAfter = outcomeOf({ ok: true, response: committed });
-      const seconds = retryAfter.kind === 'status' && retryAfter.retryAfterSeconds !== undefined ? retryAfter.retryAfterSeconds : 1;
-      log(`commit: 202, parts still processing; committing again in ${seconds} s`);
-      await sleep(seconds * 1000);
-    }
+    const commit: HttpRequest = {
+      method: 'POST',
+      url: session.session_endpoints.commit,
+      headers: { ...auth, ...JSON_CONTENT_TYPE, digest: digestHeaderFor(reader.wholeFile()) },
+      body: commitBody([...records].sort((a, b) => a.offset - b.offset)),
+    };
+    const committed = await awaitCommit(() => retried.answer('commit', commit), {
+      maxWaits: options.maxCommitWaits ?? 60,
+      beforeWait: (waitMs) => log(`commit: 202, parts still processing; committing again in ${waitMs / 1000} s`),
+    });
+    if (committed.status !== 201) throw new UploadError(`commit: ${describeResponse(committed)}`);
+    const file = committedEntryOf(committed.body) as BoxFile | undefined;
+    if (!file || file.size !== fileSize) throw new UploadError(`commit answered 201 without a file entry of ${fileSize} bytes`);
+    return { file, sessionId: session.id, parts: totalParts, partSize };
   } catch (error) {
     if (session) {
       log(`aborting upload session ${session.id}`);
@@ -218,33 +210,18 @@ async function storedRecordFor(
   listParts: string,
   wanted: { offset: number; size: number; sha1: string },
 ): Promise<UploadPart | undefined> {
-  const limit = 1000;
-  for (let offset = 0; ; offset += limit) {
+  const readPage = async (offset: number) => {
     const url = new URL(listParts);
     url.searchParams.set('offset', String(offset));
-    url.searchParams.set('limit', String(limit));
+    url.searchParams.set('limit', String(MAX_LIST_LIMIT));
     const result = await send('GET', url.href, auth);
-    if (!result.ok || result.response.status !== 200) return undefined;
-    const { entries, total_count: total } = (result.response.body ?? {}) as { entries?: unknown; total_count?: unknown };
-    if (!Array.isArray(entries)) return undefined;
-    const found = entries.find(
+    return result.ok && result.response.status === 200 ? partsPageOf(result.response.body) : undefined;
+  };
+  for await (const page of pagesOfParts(readPage, { step: MAX_LIST_LIMIT })) {
+    const found = page.entries.find(
       (entry): entry is UploadPart => isUploadPart(entry) && entry.offset === wanted.offset && entry.size === wanted.size && entry.sha1 === wanted.sha1,
     );
     if (found) return found;
-    if (entries.length === 0 || typeof total !== 'number' || offset + limit >= total) return undefined;
   }
-}
-
-/** Sends a request until it gets an answer that is not transient (5xx, 429, dropped connection). */
-async function withRetries(what: string, policy: RetryPolicy, log: (line: string) => void, attemptOnce: () => Promise<SendResult>): Promise<JsonResponse> {
-  for (let attempt = 1; ; attempt++) {
-    const result = await attemptOnce();
-    const outcome = outcomeOf(result);
-    const transient = outcome.kind === 'network' || outcome.status === 429 || outcome.status >= 500;
-    if (result.ok && !transient) return result.response;
-    const wait = retryDelayFor(outcome, attempt, policy);
-    if (wait === undefined) throw new UploadError(`${what}: ${describeOutcome(outcome)}, giving up after ${attempt} attempt(s)`);
-    log(`${what}: ${describeOutcome(outcome)}; retrying in ${wait} ms`);
-    await sleep(wait);
-  }
+  return undefined;
 }

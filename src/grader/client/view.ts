@@ -1,6 +1,7 @@
 /** Shared views of one run, computed once for all checks, and the questions several checks ask of it. */
 import type { Span } from '../../protocol/parts.ts';
 import { SLOW_SERVER_MS } from '../../protocol/rules.ts';
+import { isTransientStatus } from '../../protocol/transient.ts';
 import { type Exchange, responseHeader } from '../../server/recorder.ts';
 import {
   type Acknowledgement,
@@ -65,7 +66,7 @@ export function succeeded(run: ClientRun): boolean {
 }
 
 /** A part attempt that failed as a client should retry: 5xx, 429 or a dropped connection (not the client's own overlapping send). */
-export const retriable = (view: RunView, part: Exchange) => !view.overlapping.has(part.seq) && (part.dropped || part.status === 429 || part.status >= 500);
+export const retriable = (view: RunView, part: Exchange) => !view.overlapping.has(part.seq) && (part.dropped || isTransientStatus(part.status));
 
 /** The next attempt at the same range, after the failed one's answer. */
 export function laterAttempt(view: RunView, failed: Exchange): Exchange | undefined {

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseContentRange, rangeSize } from '../../protocol/content-range.ts';
 import { parseDigest } from '../../protocol/digest.ts';
+import { partAt, partIndexAt } from '../../protocol/parts.ts';
 import { receiveBody } from '../body.ts';
 import { headerOf } from '../context.ts';
 import { drainThenFail, fail, failStorage, markAborted, reply } from '../replies.ts';
@@ -24,10 +25,11 @@ export const uploadPart = withSession(async (ctx, session) => {
   if (range.total !== session.fileSize) {
     return notSatisfiable(`Content-Range total ${range.total} differs from the session's file size ${session.fileSize}`);
   }
-  if (range.lo % session.partSize !== 0) return notSatisfiable(`Content-Range must start at a multiple of the part size ${session.partSize}`);
-  const expectedSize = Math.min(session.partSize, session.fileSize - range.lo);
+  const partIndex = partIndexAt(range.lo, session.fileSize, session.partSize);
+  if (partIndex === undefined) return notSatisfiable(`Content-Range must start at a multiple of the part size ${session.partSize}`);
+  const expectedSize = partAt(partIndex, session.fileSize, session.partSize).size;
   if (size !== expectedSize) return notSatisfiable(`The part at offset ${range.lo} must be ${expectedSize} bytes, Content-Range gives ${size}`);
-  const partNumber = range.lo / session.partSize + 1;
+  const partNumber = partIndex + 1;
   const attempt = (session.partAttempts.get(partNumber) ?? 0) + 1;
   session.partAttempts.set(partNumber, attempt);
   ctx.exchange.partNumber = partNumber;

@@ -6,6 +6,7 @@
 import { awaitCommit } from '../http/retry.ts';
 import { type JsonResponse, describeResponse } from '../http/transport.ts';
 import { partsPageOf } from '../protocol/answers.ts';
+import { sha1Of } from '../protocol/digest.ts';
 import { pagesOfParts } from '../protocol/paging.ts';
 import { totalPartsFor } from '../protocol/parts.ts';
 import { createSessionBody } from '../protocol/requests.ts';
@@ -20,7 +21,6 @@ import { NoAnswer, type SendContext, type SendSpec, hang, seconds, sendAndWait, 
 import { AUTH_REFUSAL, type ProbeSession, SessionModels } from './session-model.ts';
 import type { FileShape } from './spaces.ts';
 import { type ServerDepth, type ServerTarget, runShared } from './target.ts';
-import { sha1Of } from '../protocol/digest.ts';
 
 export type { Credentials } from './exchange.ts';
 export { Blocked } from './budget.ts';

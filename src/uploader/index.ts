@@ -1,10 +1,9 @@
 import { open } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { committedEntryOf, partRecordOf, partsPageOf } from '../protocol/answers.ts';
-import { digestHeaderFor } from '../protocol/digest.ts';
 import { MAX_LIST_LIMIT, pagesOfParts } from '../protocol/paging.ts';
 import { totalPartsFor } from '../protocol/parts.ts';
-import { JSON_CONTENT_TYPE, UPLOAD_SESSIONS_PATH, commitBody, createSessionBody, partHeaders } from '../protocol/requests.ts';
+import { JSON_CONTENT_TYPE, UPLOAD_SESSIONS_PATH, commitBody, commitHeaders, createSessionBody, partHeaders } from '../protocol/requests.ts';
 import { type BoxFile, type UploadPart, type UploadSession, asUploadSession, isUploadPart } from '../protocol/shapes.ts';
 import { type HttpMethod, type HttpRequest, type SendResult, type Transport, describeResponse, undiciTransport } from '../http/transport.ts';
 import { type AttemptOutcome, DEFAULT_RETRY_POLICY, type RetryPolicy, awaitCommit, describeOutcome, outcomeOf, withRetry } from '../http/retry.ts';
@@ -177,7 +176,7 @@ export async function uploadFile(options: UploadOptions): Promise<UploadResult> 
     const commit: HttpRequest = {
       method: 'POST',
       url: session.session_endpoints.commit,
-      headers: { ...auth, ...JSON_CONTENT_TYPE, digest: digestHeaderFor(reader.wholeFile()) },
+      headers: { ...auth, ...commitHeaders(reader.wholeFile()) },
       body: commitBody([...records].sort((a, b) => a.offset - b.offset)),
     };
     const committed = await awaitCommit(() => retried.answer('commit', commit), {
@@ -193,7 +192,7 @@ export async function uploadFile(options: UploadOptions): Promise<UploadResult> 
       log(`aborting upload session ${session.id}`);
       await send('DELETE', session.session_endpoints.abort, auth);
     }
-    throw error instanceof UploadError ? error : new UploadError(error instanceof Error ? error.message : String(error));
+    throw error instanceof UploadError ? error : new UploadError(error instanceof Error ? error.message : String(error), { cause: error });
   } finally {
     await handle.close();
     if (!options.transport) await transport.close();

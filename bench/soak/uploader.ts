@@ -10,6 +10,7 @@ import { writeSeededFile } from '../../src/kit/source-file.ts';
 import { type FaultAction, type FaultInstruction, matchFault } from '../../src/server/faults.ts';
 import { uploadFile } from '../../src/uploader/index.ts';
 import { DEFAULT_RETRY_POLICY } from '../../src/http/retry.ts';
+import { isTransientStatus } from '../../src/protocol/transient.ts';
 import { API } from './api.ts';
 import { Counter, Invariants, Reservoir, type SectionResult, mib, ms, percentile } from './figures.ts';
 import { ServerProcess, crashSummary } from './server-process.ts';
@@ -108,7 +109,8 @@ export function scheduleArbitrary(partSize: number, maxParts: number): fc.Arbitr
 
 type Verdict = { success: true } | { success: false; why: string };
 
-const isTerminal = (action: FaultAction) => action.kind === 'error' && action.status < 500;
+/** An injected error the uploader does not retry: one that is not transient under its policy. */
+const isTerminal = (action: FaultAction) => action.kind === 'error' && !isTransientStatus(action.status, DEFAULT_RETRY_POLICY.transience);
 
 /** What the uploader must end with under `instructions`: worked out from the plan and its retry policy. */
 export function expectedOutcome(schedule: Schedule): Verdict {

@@ -60,11 +60,15 @@ export function backoffFor(attempt: number, policy: Pick<RetryPolicy, 'backoffMs
   return Math.min(policy.maxBackoffMs, policy.backoffMs * 2 ** (attempt - 1));
 }
 
+/** Whether `outcome` is one the policy tries again after (while its attempts last). */
+export function isTransientOutcome(outcome: AttemptOutcome, policy: RetryPolicy): boolean {
+  return outcome.kind === 'network' ? policy.retryNoAnswer : isTransientStatus(outcome.status, policy.transience);
+}
+
 /** How long to wait before trying again after `attempt` came back with `outcome`, or undefined when it is final. */
 export function retryDelayFor(outcome: AttemptOutcome, attempt: number, policy: RetryPolicy): number | undefined {
   const rateLimited = outcome.kind === 'status' && outcome.status === RATE_LIMITED;
-  const transient = outcome.kind === 'network' ? policy.retryNoAnswer : isTransientStatus(outcome.status, policy.transience);
-  if (!transient || attempt >= (rateLimited ? policy.maxRateLimitedAttempts : policy.maxAttempts)) return undefined;
+  if (!isTransientOutcome(outcome, policy) || attempt >= (rateLimited ? policy.maxRateLimitedAttempts : policy.maxAttempts)) return undefined;
   const told = outcome.kind === 'status' ? outcome.retryAfterMs : undefined;
   const honoured = policy.retryAfterOn === 'transient' || (policy.retryAfterOn === 'rate-limit' && rateLimited);
   return honoured && told !== undefined ? Math.max(told, policy.minRetryAfterMs) : backoffFor(attempt, policy);
@@ -120,10 +124,7 @@ export async function retrying<R>(
     const read = outcome(result);
     if (read === undefined) return { result, attempts };
     const waitMs = retryDelayFor(read, attempts, policy);
-    if (waitMs === undefined) {
-      const transient = read.kind === 'network' ? policy.retryNoAnswer : isTransientStatus(read.status, policy.transience);
-      return transient ? { result, attempts, exhausted: read } : { result, attempts };
-    }
+    if (waitMs === undefined) return isTransientOutcome(read, policy) ? { result, attempts, exhausted: read } : { result, attempts };
     hooks.beforeWait?.(waitMs, result, read, attempts);
     if (waitMs > 0) await sleep(waitMs);
   }

@@ -25,9 +25,10 @@ describe('real clients through their adapters', { concurrency: true }, () => {
 
   // The legacy SDK's promise never settles after a part stored despite its 500 and a 416 on its retry: in an
   // application that awaits it, a hang. Node alone would end the adapter with exit 13 (an unsettled top-level
-  // await), an exit code the SDK never chose; the adapter keeps the process alive, so the kit kills it.
+  // await), an exit code the SDK never chose; the adapter keeps the process alive, so the kit kills it. 10 s: long
+  // enough that, beside the other runs, the SDK reaches the hang before the kill (at 3 s a loaded machine killed it sooner).
   test('an SDK promise that never settles is a hang, killed at --timeout, not an exit code of the adapter', async () => {
-    const { report, stderr } = await runKit(['--client', 'node clients/box-node-sdk-legacy.mjs', '--tags', '@C-RECOVER-STORED', '--timeout', '3']);
+    const { report, stderr } = await runKit(['--client', 'node clients/box-node-sdk-legacy.mjs', '--tags', '@C-RECOVER-STORED', '--timeout', '10']);
     const rule = report?.rules.find((candidate) => candidate.id === 'C-RECOVER-STORED');
     assert.equal(rule?.status, 'failed', stderr);
     assert.match(rule.evidence, /was killed at the timeout/);

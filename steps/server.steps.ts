@@ -9,7 +9,7 @@ import { describeResponse } from '../src/http/transport.ts';
 import { describeExpectation, reproductionRequestsOf } from '../src/probe/exchange.ts';
 import { SERVER_REPRODUCTION_MEDIA_TYPE, type ServerReproductionAttachment } from '../src/grader/reproduction.ts';
 import { serverTarget } from '../src/kit/server-target.ts';
-import { GaveUpWaiting } from '../src/probe/budget.ts';
+import { GaveUpWaiting } from '../src/errors.ts';
 import { runProbeSpace } from '../src/probe/cases.ts';
 import { sendOtherBytes } from '../src/probe/part-variants.ts';
 import { Blocked, MAX_LIST_LIMIT, ServerProbe, type ServerTarget } from '../src/probe/probe.ts';

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { undiciTransport } from '../src/http/transport.ts';
 import { judgeServerExchanges } from '../src/grader/server-findings.ts';
-import { GaveUpWaiting } from '../src/probe/budget.ts';
+import { GaveUpWaiting } from '../src/errors.ts';
 import { Blocked, ServerProbe } from '../src/probe/probe.ts';
 import { type SimulatedServer, startSimulatedServer } from '../src/server/app.ts';
 

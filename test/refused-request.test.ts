@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { judgeRun } from '../src/grader/client-checks.ts';
 import { type SimulatedServer, startSimulatedServer } from '../src/server/app.ts';
-import { responseHeader } from '../src/server/recorder.ts';
+import { headerValue } from '../src/protocol/retry-after.ts';
 import { parseRefusedHead } from '../src/server/refused-head.ts';
 import { rawRequest } from './support/raw-http.ts';
 
@@ -42,7 +42,7 @@ describe('a request the HTTP parser refuses is recorded and judged like any othe
     assert.match(refused.parserRefused?.reason ?? '', /HPE_/);
     assert.match(refused.parserRefused?.head ?? '', /^PUT \/api\/2\.0\/files\/upload_sessions\/\w+ HTTP\/1\.1\r\n/);
     assert.ok(!JSON.stringify(server.traffic()).includes(TOKEN), 'the token reached the record');
-    assert.equal(responseHeader(refused, 'Box-Request-Id'), refused.responseHeaders['box-request-id']);
+    assert.equal(headerValue(refused.responseHeaders, 'Box-Request-Id'), refused.responseHeaders['box-request-id']);
 
     const judgement = judgeRun(
       {
@@ -103,6 +103,6 @@ describe('a request the HTTP parser refuses is recorded and judged like any othe
       .filter((exchange) => exchange.status === 429)
       .at(-1);
     assert.equal(named?.responseHeaders['Retry-After'], '6');
-    assert.equal(responseHeader(named ?? { responseHeaders: {} }, 'retry-after'), '6');
+    assert.equal(headerValue(named?.responseHeaders ?? {}, 'retry-after'), '6');
   });
 });

@@ -1,7 +1,8 @@
 import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
-import { UploadError, uploadFile } from '../uploader/index.ts';
+import { UploadError } from '../errors.ts';
+import { uploadFile } from '../uploader/index.ts';
 import { integerOption, parseCommandLine, usageError } from './args.ts';
 
 const USAGE = `Usage: npm run upload -- <file> --base-url <url> --folder <id> [options]

@@ -6,6 +6,7 @@ import { errorCodeOf } from '../protocol/answers.ts';
 import { retryAfterMs } from '../protocol/retry-after.ts';
 import { RATE_LIMITED, type Transience, isTransientStatus } from '../protocol/transient.ts';
 import type { HttpRequest, JsonResponse, SendResult, Transport } from './transport.ts';
+import { RetriesExhausted } from '../errors.ts';
 
 /** What one request attempt came back with, as far as retrying cares. */
 export type AttemptOutcome = { kind: 'status'; status: number; code?: string; retryAfterMs?: number } | { kind: 'network'; message: string };
@@ -85,18 +86,6 @@ export function describeOutcome(outcome: AttemptOutcome): string {
   return `HTTP ${outcome.status}${outcome.code ? ` ${outcome.code}` : ''}`;
 }
 
-/** A request still failing transiently when its policy's attempts ran out (or a connection that failed for good). */
-export class RetriesExhausted extends Error {
-  override readonly name = 'RetriesExhausted';
-  constructor(
-    readonly what: string,
-    readonly outcome: AttemptOutcome,
-    readonly attempts: number,
-  ) {
-    super(`${what}: ${describeOutcome(outcome)}, giving up after ${attempts} attempt(s)`);
-  }
-}
-
 export interface RetryHooks<R> {
   /** Called before each wait; may throw to stop (an answer budget that the wait would overrun). */
   beforeWait?: (waitMs: number, result: R, outcome: AttemptOutcome, attempt: number) => void;
@@ -144,7 +133,7 @@ export function withRetry(inner: Transport, policy: RetryPolicy, log: (line: str
     send: async (request) => (await send(request)).result,
     async answer(what, request) {
       const { result, attempts, exhausted } = await send(request, what);
-      if (exhausted || !result.ok) throw new RetriesExhausted(what, exhausted ?? outcomeOf(result), attempts);
+      if (exhausted || !result.ok) throw new RetriesExhausted(what, exhausted ?? outcomeOf(result), attempts, describeOutcome);
       return result.response;
     },
     close: () => inner.close(),

@@ -6,6 +6,7 @@
  */
 
 import type { ServerRuleId } from '../protocol/rules.ts';
+import { Blocked, GaveUpWaiting } from '../errors.ts';
 
 /**
  * Default wait for one server answer, Retry-After waits included: Box asks for waits of up to 30 s. It is
@@ -18,20 +19,6 @@ export const DEFAULT_ANSWER_BUDGET_MS = 60_000;
  * hangs on one endpoint often hangs on others, and a run must end in bounded time whatever it does.
  */
 export const AFTER_HANG_BUDGET_MS = 10_000;
-
-/**
- * A scenario could not be judged because the server broke another rule first (it would not open a
- * session, store a correct part, list parts, ...): the scenario's rules are `blocked` by those.
- */
-export class Blocked extends Error {
-  override readonly name = 'Blocked';
-  constructor(
-    readonly blockedBy: readonly ServerRuleId[],
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 /** The endpoints the kit calls, each answered by the server in its own way. */
 export type RequestKind = 'create' | 'part' | 'list' | 'status' | 'commit' | 'abort' | 'file';
@@ -72,25 +59,6 @@ export class RunPatience {
     if (!this.#hung.has(kind)) this.#hung.set(kind, { rule, reason });
   }
 }
-
-/** What a scenario attaches when it gave up waiting: the run is then a kit error (exit 2), the scenario not judged. */
-export const KIT_ERROR_MEDIA_TYPE = 'application/vnd.box-conformance.kit-error+text';
-
-/** The kit stopped waiting for an answer: neither a pass nor a failure of any rule. */
-export class GaveUpWaiting extends Error {
-  override readonly name = 'GaveUpWaiting';
-  constructor(
-    /** What was waited for, e.g. "the answer to POST …/commit". */
-    readonly waitedFor: string,
-    readonly budgetMs: number,
-    /** Why waiting longer would not fit, e.g. "the server answered 202 and asked to commit again after 90 s". */
-    readonly why: string,
-  ) {
-    super(`gave up waiting for ${waitedFor} after ${seconds(budgetMs)} s (${why}); raise --timeout to wait longer`);
-  }
-}
-
-const seconds = (ms: number) => Math.round(ms / 100) / 10;
 
 /** One answer's budget: started when its first attempt was sent. */
 export class AnswerDeadline {

@@ -8,7 +8,7 @@ import type { JsonResponse } from '../http/transport.ts';
 import { digestHeaderFor, sha1Of } from '../protocol/digest.ts';
 import type { ServerRuleId } from '../protocol/rules.ts';
 import type { UploadPart } from '../protocol/shapes.ts';
-import { Blocked } from './budget.ts';
+import { Blocked } from '../errors.ts';
 import type { Credentials, Expectation } from './exchange.ts';
 import { sendOtherBytes } from './part-variants.ts';
 import type { ProbeSession, ServerProbe } from './probe.ts';

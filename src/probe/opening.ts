@@ -3,7 +3,7 @@
 import { type JsonResponse, describeResponse } from '../http/transport.ts';
 import { totalPartsFor } from '../protocol/parts.ts';
 import { type UploadSession, unusableSessionProblem } from '../protocol/shapes.ts';
-import { Blocked } from './budget.ts';
+import { Blocked } from '../errors.ts';
 import type { Credentials, Expectation } from './exchange.ts';
 import type { ProbeSession } from './session-model.ts';
 import type { FileShape } from './spaces.ts';

@@ -5,7 +5,8 @@ import { PROBE_RETRY_POLICY, outcomeOf, retrying } from '../http/retry.ts';
 import type { HttpMethod, HttpRequest, JsonResponse, SendResult } from '../http/transport.ts';
 import { parseContentRange } from '../protocol/content-range.ts';
 import { sha1Of } from '../protocol/digest.ts';
-import { ANSWER_RULE, AnswerDeadline, Blocked, GaveUpWaiting, type RequestKind } from './budget.ts';
+import { ANSWER_RULE, AnswerDeadline, type RequestKind } from './budget.ts';
+import { Blocked, GaveUpWaiting, NoAnswer } from '../errors.ts';
 import { authorizationFor, shownAuthorization } from './credentials.ts';
 import type { Credentials, Expectation, ProbeExchange } from './exchange.ts';
 import { type ServerTarget, runShared } from './target.ts';
@@ -29,11 +30,6 @@ export interface SendSpec {
   label?: string;
   /** How the bytes of a binary body are made, for a reproduction. */
   bytes?: string;
-}
-
-/** The server gave no answer at all (the connection failed or was dropped). */
-export class NoAnswer extends Error {
-  override readonly name = 'NoAnswer';
 }
 
 export const seconds = (ms: number) => Math.round(ms / 100) / 10;

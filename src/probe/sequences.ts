@@ -10,7 +10,7 @@ import type { Finding } from '../grader/findings.ts';
 import { judgeServerExchanges } from '../grader/server-findings.ts';
 import { digestHeaderFor, sha1Of } from '../protocol/digest.ts';
 import type { ServerRuleId } from '../protocol/rules.ts';
-import { Blocked } from './budget.ts';
+import { Blocked } from '../errors.ts';
 import { partNumberAt, sendWrongPart } from './cases.ts';
 import type { ProbeExchange } from './exchange.ts';
 import { type ServerDepth, ServerProbe, type ServerTarget } from './probe.ts';

@@ -45,7 +45,7 @@ export interface Exchange {
   range?: ContentRange;
   /** 0 when the connection closed with no answer. */
   status: number;
-  /** The answer's headers, names as sent on the wire (Box sends `retry-after` in lower case); look one up with responseHeader(). */
+  /** The answer's headers, names as sent on the wire (Box sends `retry-after` in lower case); look one up with protocol/retry-after.ts's headerValue(). */
   responseHeaders: Record<string, string>;
   responseBody?: unknown;
   /** What the grader reads of `responseBody`, read once as the answer was recorded (recordAnswer). */
@@ -215,11 +215,6 @@ export class TrafficRecorder {
 }
 
 /** A response header by name, whatever the case it was sent in. */
-export function responseHeader(exchange: Pick<Exchange, 'responseHeaders'>, name: string): string | undefined {
-  const wanted = name.toLowerCase();
-  return Object.entries(exchange.responseHeaders).find(([sent]) => sent.toLowerCase() === wanted)?.[1];
-}
-
 /** A credentials header with its secret replaced: the scheme as the client sent it, then `<redacted>`. */
 export function redactCredentials(value: string): string {
   const scheme = /^\s*([A-Za-z][\w!#$%&'*+.^`|~-]*)\s+\S/.exec(value);

@@ -9,6 +9,7 @@ import { type HttpMethod, type HttpRequest, type SendResult, type Transport, des
 import { type AttemptOutcome, DEFAULT_RETRY_POLICY, type RetryPolicy, awaitCommit, describeOutcome, outcomeOf, withRetry } from '../http/retry.ts';
 import { isOverlapRefusal, partRetryDelayFor } from './part-retry.ts';
 import { HoldingReader, type PartReader, type ReadyPart, RereadingReader } from './digests.ts';
+import { UploadError } from '../errors.ts';
 
 export interface UploadOptions {
   /** API base, e.g. https://upload.box.com/api/2.0 */
@@ -43,10 +44,6 @@ export interface UploadResult {
   sessionId: string;
   parts: number;
   partSize: number;
-}
-
-export class UploadError extends Error {
-  override readonly name = 'UploadError';
 }
 
 /** Cut-down signal: wakes every waiter when state changes. */

@@ -2,7 +2,8 @@
 import type { Span } from '../../protocol/parts.ts';
 import { SLOW_SERVER_MS } from '../../protocol/rules.ts';
 import { isTransientStatus } from '../../protocol/transient.ts';
-import { type Exchange, responseHeader } from '../../server/recorder.ts';
+import type { Exchange } from '../../server/recorder.ts';
+import { retryAfterMs } from '../../protocol/retry-after.ts';
 import {
   type Acknowledgement,
   type OverlappingSend,
@@ -116,4 +117,5 @@ export function serverAnswersSlowly(run: ClientRun): boolean {
 
 export const plansPartFailures = (run: ClientRun) => run.faults.some(({ instruction }) => instruction.op === 'part' && instruction.action.kind !== 'delay');
 
-export const retryAfterOf = (exchange: Exchange) => Number(responseHeader(exchange, 'retry-after') ?? 0);
+/** The Retry-After the kit sent, in seconds (0 when none). */
+export const retryAfterOf = (exchange: Exchange) => (retryAfterMs(exchange.responseHeaders) ?? 0) / 1000;

@@ -4,6 +4,7 @@ import { describe, test } from 'node:test';
 import { type ClientRun, findingsOf, judgeRun } from '../src/grader/client-checks.ts';
 import type { FaultAction, FaultInstruction } from '../src/server/faults.ts';
 import { parseContentRange } from '../src/protocol/content-range.ts';
+import { recentLoopLagMs } from '../src/server/loop-lag.ts';
 import { type Exchange, readAnswer } from '../src/server/recorder.ts';
 
 // Synthetic runs: a 3-part file of 30 bytes in parts of 10, judged without a client or a server.
@@ -21,6 +22,8 @@ interface PartOptions {
   code?: string;
   digestOf?: number;
   fault?: FaultAction;
+  /** How long the server's event loop had been held up just before the request's handler ran. */
+  lag?: number;
 }
 
 class Traffic {
@@ -68,7 +71,7 @@ class Traffic {
     return this;
   }
 
-  part(index: number, { at, end, status = 200, code, digestOf = index, fault }: PartOptions): this {
+  part(index: number, { at, end, status = 200, code, digestOf = index, fault, lag }: PartOptions): this {
     const body = bytesOf(index);
     const lo = index * PART;
     const attempt = (this.#attempts.get(index) ?? 0) + 1;
@@ -83,6 +86,7 @@ class Traffic {
         digest: `sha=${sha1(bytesOf(digestOf)).toString('base64')}`,
       },
       startMs: at,
+      ...(lag === undefined ? {} : { startLagMs: lag }),
       endMs: end,
       requestBody: { length: body.length, sha1: sha1(body).toString('hex') },
       status,
@@ -268,6 +272,20 @@ describe('client checks on one run', () => {
       .commit(1810, [0, 1, 2])
       .run(0, faults);
     assert.deepEqual(failedIn(late), ['C-RETRY-FIRST']);
+    // The same times, but the server's event loop was held up 400 ms before part 3's handler ran: part 3 may have
+    // reached the server within the tolerance of part 2's failure, and is not judged to jump the retry. Held up
+    // 100 ms, part 3's handler ran 291 ms after the failure was answered, more than 150 + 100: judged as before.
+    const heldUp = (lag: number) =>
+      new Traffic()
+        .create()
+        .part(0, { at: 2, end: 600 })
+        .part(1, { at: 3, end: 310, status: 503, fault: error })
+        .part(2, { at: 601, end: 1201, lag })
+        .part(1, { at: 1202, end: 1802 })
+        .commit(1810, [0, 1, 2])
+        .run(0, faults);
+    assert.deepEqual(failedIn(heldUp(400)), []);
+    assert.deepEqual(failedIn(heldUp(100)), ['C-RETRY-FIRST']);
   });
 
   test('a client that starts over in a new session after a failed commit: each session judged on its own', () => {
@@ -310,5 +328,15 @@ describe('client checks on one run', () => {
     assert.deepEqual(failedIn(run), ['C-COMMIT-RETRY-AFTER']);
     assert.equal(judgement.verdicts['C-RETRY'].status, 'not-applicable');
     assert.equal(judgement.verdicts['C-SUCCESS-HONEST'].status, 'passed');
+  });
+});
+
+describe("the kit's event-loop lag, recorded with each request", () => {
+  test('a loop held up 300 ms is seen as held up at least that long, right after', async () => {
+    recentLoopLagMs(); // starts the sampler
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const until = performance.now() + 300;
+    while (performance.now() < until); // the loop held up, as a long synchronous job of another scenario would
+    assert.ok(recentLoopLagMs() >= 250, String(recentLoopLagMs()));
   });
 });

@@ -216,7 +216,7 @@ const CLIENT_RULES = {
   },
   'C-RETRY-FIRST': {
     level: 'SHOULD',
-    statement: `retries a failed part before starting any part beyond those already in flight: no first attempt of another part reaches the server more than ${RETRY_FIRST_TOLERANCE_MS} ms after a failed answer (5xx, 429, dropped, or range_overlaps_existing_part for a range the client had not sent twice and the server did not hold from an earlier attempt) and before its retry, or the list of the parts where the server had stored the failed part; judged on each failure answered at least ${RETRY_FIRST_TOLERANCE_MS} ms after the last first attempt before it (closer together, the server cannot tell what the client had started or seen)`,
+    statement: `retries a failed part before starting any part beyond those already in flight: no first attempt of another part reaches the server more than ${RETRY_FIRST_TOLERANCE_MS} ms (more by as long as the kit's own event loop was held up just before it arrived) after a failed answer (5xx, 429, dropped, or range_overlaps_existing_part for a range the client had not sent twice and the server did not hold from an earlier attempt) and before its retry, or the list of the parts where the server had stored the failed part; judged on each failure answered at least ${RETRY_FIRST_TOLERANCE_MS} ms after the last first attempt before it (closer together, the server cannot tell what the client had started or seen)`,
     guide: parallel,
   },
   'C-OVERLAP-NOT-PERSISTED': {

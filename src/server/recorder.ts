@@ -1,6 +1,7 @@
 import { type ContentRange, parseContentRange } from '../protocol/content-range.ts';
 import { type UploadPart, isRecord, isUploadPart } from '../protocol/shapes.ts';
 import type { FaultAction } from './faults.ts';
+import { recentLoopLagMs } from './loop-lag.ts';
 
 export type Operation =
   | 'create'
@@ -35,6 +36,8 @@ export interface Exchange {
   auth: AuthClass;
   startMs: number;
   endMs: number;
+  /** How long this process's event loop had been held up just before the request's handler ran (loop-lag.ts): `startMs` is late by up to this. */
+  startLagMs?: number;
   /**
    * Length and SHA-1 of the bytes read; `truncated` when the server stopped reading a body longer than
    * allowed. `json`: the parsed body of a JSON request, kept only up to JSON_KEPT_BYTES (and never deeper
@@ -158,6 +161,7 @@ export class TrafficRecorder {
       url,
       ...(range.ok ? { range: range.value } : {}),
       startMs: performance.now(),
+      startLagMs: recentLoopLagMs(),
       endMs: Number.NaN,
       requestBody: { length: 0, sha1: '' },
       status: 0,

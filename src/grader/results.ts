@@ -104,6 +104,9 @@ const FAILING = new Set(['FAILED', 'UNDEFINED', 'AMBIGUOUS', 'PENDING', 'UNKNOWN
 export class ScenarioCollector {
   readonly results: ScenarioResult[] = [];
   readonly #pickles = new Map<string, NonNullable<CucumberEnvelope['pickle']>>();
+  /** Each pickle's place in the features (pickles come in the order of the feature files), and each result's. */
+  readonly #pickleIndex = new Map<string, number>();
+  readonly #places = new Map<ScenarioResult, number>();
   readonly #testCases = new Map<string, string>();
   readonly #started = new Map<string, { pickleId: string; steps: { status: string; message?: string }[]; evidence: ScenarioEvidence }>();
   readonly #decodeEvidence: boolean;
@@ -115,8 +118,19 @@ export class ScenarioCollector {
     this.#decodeEvidence = decodeEvidence;
   }
 
+  /**
+   * The results in the order of the features, not of finishing: scenarios run side by side finish in any order,
+   * and a report (which finding of a rule leads, and so which reproduction) must not depend on it.
+   */
+  inFeatureOrder(): ScenarioResult[] {
+    return [...this.results].sort((a, b) => (this.#places.get(a) ?? 0) - (this.#places.get(b) ?? 0));
+  }
+
   accept(envelope: CucumberEnvelope): void {
-    if (envelope.pickle) this.#pickles.set(envelope.pickle.id, envelope.pickle);
+    if (envelope.pickle) {
+      this.#pickleIndex.set(envelope.pickle.id, this.#pickleIndex.size);
+      this.#pickles.set(envelope.pickle.id, envelope.pickle);
+    }
     if (envelope.testCase) this.#testCases.set(envelope.testCase.id, envelope.testCase.pickleId);
     if (envelope.testCaseStarted) {
       const pickleId = this.#testCases.get(envelope.testCaseStarted.testCaseId) ?? '';
@@ -144,6 +158,7 @@ export class ScenarioCollector {
         message: failing ? firstLine(failing.message ?? `step ${failing.status.toLowerCase()}`) : '',
         evidence: started.evidence,
       };
+      this.#places.set(result, this.#pickleIndex.get(pickle.id) ?? 0);
       this.results.push(result);
       this.onScenario?.(result);
     }
@@ -167,7 +182,7 @@ export function parseExpectedFailures(text: string): string[] {
 export function scenariosFromMessages(ndjson: string): ScenarioResult[] {
   const collector = new ScenarioCollector();
   for (const line of ndjson.split('\n')) if (line.trim() !== '') collector.accept(JSON.parse(line) as CucumberEnvelope);
-  return collector.results;
+  return collector.inFeatureOrder();
 }
 
 export interface RuleResult {

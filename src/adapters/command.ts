@@ -90,12 +90,11 @@ export function commandClient(command: string, options: CommandClientOptions = {
       const started = performance.now();
       const expanded = expandPlaceholders(command, job);
       const tree = await ProcessTree.create({ cgroup: options.cgroup });
-      const intercept = job.intercept;
-      const inNamespace = intercept?.via === 'namespace';
-      const [file, args] = inNamespace ? namespaceArgv(intercept.hostsFile, tree.argv(expanded)) : tree.argv(expanded);
+      const namespace = job.intercept?.via === 'namespace' ? job.intercept : undefined;
+      const [file, args] = namespace ? namespaceArgv(namespace.hostsFile, tree.argv(expanded)) : tree.argv(expanded);
       const child = spawn(file, args, {
         env: { ...process.env, ...environmentFor(job), ...tree.env },
-        stdio: ['ignore', 'pipe', 'pipe', inNamespace ? 'ipc' : 'ignore'],
+        stdio: ['ignore', 'pipe', 'pipe', namespace ? 'ipc' : 'ignore'],
         detached: true,
       });
       // 'exit', not 'close': 'close' waits for the pipes, which a stray descendant may hold forever.
@@ -103,9 +102,10 @@ export function commandClient(command: string, options: CommandClientOptions = {
         child.once('error', (error) => resolve({ error }));
         child.once('exit', (code) => resolve({ code }));
       });
-      const listener = inNamespace ? listenerOf(child) : undefined;
       const { stdout: stdoutPipe, stderr: stderrPipe } = child;
       if (!stdoutPipe || !stderrPipe) throw new KitError('the client command was started without its output pipes');
+      // The namespace's 127.0.0.1:443, handed over before the client command starts in it.
+      const adopted = namespace && listenerOf(child).then((listener) => namespace.adopt(listener));
       const stdout = new Tail(KEEP_OUTPUT_BYTES);
       const stderr = new Tail(KEEP_OUTPUT_BYTES);
       stdoutPipe.on('data', (chunk: Buffer) => stdout.push(chunk));
@@ -119,7 +119,7 @@ export function commandClient(command: string, options: CommandClientOptions = {
         graceTimer = setTimeout(() => void tree.killAll(), TERM_GRACE_MS);
       }, job.timeoutMs);
       try {
-        if (listener && intercept?.via === 'namespace') intercept.adopt(await listener);
+        await adopted;
         const exit = await exited;
         clearTimeout(timer);
         clearTimeout(graceTimer);

@@ -4,16 +4,14 @@
  * kit can make one, through an HTTPS proxy where it cannot. What the endpoint saw becomes the run's evidence,
  * and a client that never came through it is the kit's error, not a wall of failed rules.
  */
-import type { Server, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createRunAuthority } from './authority.ts';
 import type { PublicHost } from '../server/state.ts';
 import { BOX_HOSTS, BOX_UPLOAD_BASE_URL } from './box-hosts.ts';
 import type { InterceptAccess } from './environment.ts';
 import type { InterceptLog, InterceptVia } from './evidence.ts';
-import { writeHostsFile } from './namespace.ts';
+import { startNamespaceEndpoint, writeHostsFile } from './namespace.ts';
 import { startInterceptProxy } from './proxy.ts';
-import { InterceptEventLog, type TlsEndpoint, terminateTls } from './tls-endpoint.ts';
 
 /** A server that serves connections made to a public host (the simulated server does). */
 export interface HostServer {
@@ -38,51 +36,34 @@ export interface Interceptor {
 export async function createInterceptor(workDir: string, via: InterceptVia): Promise<Interceptor> {
   const authority = await createRunAuthority(workDir);
   const hostsFile = via === 'namespace' ? await writeHostsFile(workDir) : '';
-  const deliverTo = (server: HostServer) => (socket: Duplex, host: string, reset: () => void) => {
-    const publicHost = BOX_HOSTS[host];
-    if (publicHost) server.acceptConnection(socket, publicHost, reset);
-    else socket.destroy();
-  };
   return {
     via,
     caFile: authority.caFile,
     start: async (server) => {
+      const deliver = (socket: Duplex, host: string, reset: () => void) => {
+        const publicHost = BOX_HOSTS[host];
+        if (publicHost) server.acceptConnection(socket, publicHost, reset);
+        else socket.destroy();
+      };
+      const hosts = Object.keys(BOX_HOSTS);
+      let access: InterceptAccess;
+      let endpoint: { log(): Omit<InterceptLog, 'via'>; close(): Promise<void> };
       if (via === 'proxy') {
-        const proxy = await startInterceptProxy({ authority, hosts: Object.keys(BOX_HOSTS), deliver: deliverTo(server) });
-        return {
-          access: { via, proxyUrl: proxy.url, caFile: authority.caFile },
-          baseUrl: BOX_UPLOAD_BASE_URL,
-          finish: async () => {
-            const log = proxy.log();
-            await proxy.close();
-            return { via, ...log };
-          },
-        };
+        const proxy = await startInterceptProxy({ authority, hosts, deliver });
+        access = { via, proxyUrl: proxy.url, caFile: authority.caFile };
+        endpoint = proxy;
+      } else {
+        const namespace = startNamespaceEndpoint({ authority, hosts, deliver });
+        access = { via, caFile: authority.caFile, hostsFile, adopt: namespace.adopt };
+        endpoint = namespace;
       }
-      const log = new InterceptEventLog();
-      const endpoint: TlsEndpoint = { authority, hosts: new Set(Object.keys(BOX_HOSTS)), note: (event) => log.note(event), deliver: deliverTo(server) };
-      const listeners = new Set<Server>();
-      const sockets = new Set<Socket>();
       return {
-        access: {
-          via,
-          caFile: authority.caFile,
-          hostsFile,
-          adopt: (listener) => {
-            listeners.add(listener);
-            listener.on('connection', (socket: Socket) => {
-              sockets.add(socket);
-              socket.once('close', () => sockets.delete(socket));
-              socket.on('error', () => socket.destroy());
-              terminateTls(socket, endpoint);
-            });
-          },
-        },
+        access,
         baseUrl: BOX_UPLOAD_BASE_URL,
         finish: async () => {
-          for (const socket of sockets) socket.destroy();
-          await Promise.all([...listeners].map((listener) => new Promise<void>((resolve) => listener.close(() => resolve()))));
-          return { via, ...log.snapshot() };
+          const log = endpoint.log();
+          await endpoint.close();
+          return { via, ...log };
         },
       };
     },

@@ -7,11 +7,14 @@
  */
 import { type ChildProcess, spawnSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import type { Server } from 'node:net';
+import type { Server, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KitError } from '../errors.ts';
+import type { RunAuthority } from './authority.ts';
 import { BOX_HOSTS } from './box-hosts.ts';
+import { InterceptEventLog, terminateTls } from './tls-endpoint.ts';
 
 const HELPER = fileURLToPath(new URL('./namespace-helper.mjs', import.meta.url));
 
@@ -58,4 +61,40 @@ export function listenerOf(child: ChildProcess): Promise<Server> {
       else reject(new KitError("the client's network namespace sent no listening socket"));
     });
   });
+}
+
+export interface NamespaceEndpoint {
+  /** Accepts the client's connections on a namespace's 127.0.0.1:443 listener (listenerOf). */
+  adopt(listener: Server): void;
+  log(): ReturnType<InterceptEventLog['snapshot']>;
+  close(): Promise<void>;
+}
+
+/** Where a namespaced client's connections to Box's hosts end: TLS for the host its SNI names, then `deliver`. */
+export function startNamespaceEndpoint(options: {
+  authority: RunAuthority;
+  /** Host names answered on port 443 (lowercase). */
+  hosts: readonly string[];
+  deliver(socket: TLSSocket, host: string, reset: () => void): void;
+}): NamespaceEndpoint {
+  const log = new InterceptEventLog();
+  const endpoint = { authority: options.authority, hosts: new Set(options.hosts), note: log.note.bind(log), deliver: options.deliver };
+  const listeners = new Set<Server>();
+  const sockets = new Set<Socket>();
+  return {
+    adopt: (listener) => {
+      listeners.add(listener);
+      listener.on('connection', (socket: Socket) => {
+        sockets.add(socket);
+        socket.once('close', () => sockets.delete(socket));
+        socket.on('error', () => socket.destroy());
+        terminateTls(socket, endpoint);
+      });
+    },
+    log: () => log.snapshot(),
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await Promise.all([...listeners].map((listener) => new Promise<void>((resolve) => listener.close(() => resolve()))));
+    },
+  };
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { KIT_ERROR_MEDIA_TYPE, KitError, reportKitErrors } from '../src/errors.ts';
-import { type ScenarioResult, ScenarioCollector, evidenceOf, kitErrorOf } from '../src/grader/results.ts';
+import { type ScenarioResult, ScenarioCollector, evidenceOf, kitErrorOf, scenariosFromMessages } from '../src/grader/results.ts';
 import { digestHeaderFor, sha1Of } from '../src/protocol/digest.ts';
 import { type SimulatedServer, startSimulatedServer } from '../src/server/app.ts';
 
@@ -105,5 +105,23 @@ describe('"could not run" travels as one attachment', () => {
     }
     assert.deepEqual(live.results[0]?.evidence.kitErrors, []);
     assert.deepEqual(full.results[0]?.evidence.kitErrors, ['why']);
+  });
+});
+
+describe('scenario results in the order of the features', () => {
+  test('scenarios that finish in another order (side by side) are reported as the features list them', () => {
+    const names = ['first', 'second', 'third'];
+    const envelopes = [
+      ...names.map((name) => ({ pickle: { id: `p-${name}`, name, uri: 'features/x.feature', tags: [] } })),
+      ...names.map((name) => ({ testCase: { id: `c-${name}`, pickleId: `p-${name}` } })),
+      ...names.map((name) => ({ testCaseStarted: { id: `s-${name}`, testCaseId: `c-${name}` } })),
+      // The third finishes first, the first last.
+      ...[...names].reverse().map((name) => ({ testCaseFinished: { testCaseStartedId: `s-${name}` } })),
+    ];
+    const scenarios = scenariosFromMessages(envelopes.map((envelope) => JSON.stringify(envelope)).join('\n'));
+    assert.deepEqual(
+      scenarios.map((scenario) => scenario.name),
+      names,
+    );
   });
 });

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { readFile, readdir } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { digestHeaderFor, sha1Of } from '../src/protocol/digest.ts';
 import { type SimulatedServer, startSimulatedServer } from '../src/server/app.ts';
@@ -239,5 +241,26 @@ describe('sessions', () => {
     const session = await createSession(10);
     assert.equal((await fetch(session.session_endpoints.abort ?? '', { method: 'DELETE', headers: auth })).status, 204);
     await expectBoxError(await fetch(session.session_endpoints.status ?? '', { headers: auth }), 404);
+  });
+});
+
+describe('idle connections', () => {
+  // A client that waits out a Retry-After and then reuses its connection must never race the server's idle close:
+  // at 5 s (plus Node's 1 s buffer) the close met a 6 s Retry-After to the millisecond.
+  test('stay open well beyond the longest Retry-After any client scenario sends', async () => {
+    const features = await Promise.all(
+      (await readdir('features/client')).filter((name) => name.endsWith('.feature')).map((name) => readFile(join('features/client', name), 'utf8')),
+    );
+    const longest = Math.max(...features.flatMap((text) => [...text.matchAll(/Retry-After (\d+)/gi)].map((match) => Number(match[1]))));
+    assert.ok(longest >= 6, `the scenarios' longest Retry-After: ${longest}`);
+    const server = await startSimulatedServer({ token: 't' });
+    try {
+      const answer = await fetch(`${server.origin}/`);
+      await answer.arrayBuffer();
+      const timeout = Number(/timeout=(\d+)/.exec(answer.headers.get('keep-alive') ?? '')?.[1]);
+      assert.ok(timeout >= longest + 10, `keep-alive timeout=${timeout} s against a Retry-After of ${longest} s`);
+    } finally {
+      await server.close();
+    }
   });
 });

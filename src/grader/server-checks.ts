@@ -9,6 +9,7 @@ import { isSha1Hex } from '../protocol/digest.ts';
 import type { ExpectedPart } from '../probe/exchange.ts';
 import { fieldsOf, jsonMismatch } from './json-expect.ts';
 import { isRecord } from '../protocol/shapes.ts';
+import { committedEntryOf, fieldOf, isCount, partRecordOf } from '../protocol/answers.ts';
 
 export function refusalProblem(response: JsonResponse): string | undefined {
   if (response.status >= 400 && response.status < 500) return undefined;
@@ -16,7 +17,7 @@ export function refusalProblem(response: JsonResponse): string | undefined {
 }
 
 export function statusProblem(response: JsonResponse, expected: number, code?: string): string | undefined {
-  const got = (response.body as { code?: unknown } | undefined)?.code;
+  const got = fieldOf(response.body, 'code');
   if (response.status !== expected)
     return `expected HTTP ${expected}${code ? ` ${code}` : ''}, got HTTP ${response.status}${typeof got === 'string' ? ` ${got}` : ''}`;
   if (code !== undefined && got !== code) return `expected the code ${code}, got ${JSON.stringify(got)}`;
@@ -41,7 +42,7 @@ export function errorShapeProblem(response: JsonResponse): string | undefined {
 /** `{part: {part_id, offset, size, sha1}}` for exactly the bytes sent. */
 export function partRecordProblem(response: JsonResponse, sent: { offset: number; size: number; sha1: string }): string | undefined {
   if (response.status !== 200) return `expected HTTP 200, got HTTP ${response.status}`;
-  const part = (response.body as { part?: unknown } | undefined)?.part;
+  const part = partRecordOf(response.body);
   if (!isRecord(part)) return `the answer has no "part" object: ${response.text.slice(0, 200)}`;
   if (typeof part.part_id !== 'string' || part.part_id === '') return 'part.part_id is missing or not a string';
   const answered = { ...fieldsOf(part, ['offset', 'size']), sha1: isSha1Hex(part.sha1) ? part.sha1.toLowerCase() : part.sha1 };
@@ -101,7 +102,7 @@ export function partsPageProblem(
   const listed = listedPartsProblem(body.entries, expected, false);
   if (listed) return listed;
   const offset = query.offset ?? 0;
-  const pageSize = query.limit ?? (Number.isSafeInteger(body.limit) && (body.limit as number) > 0 ? (body.limit as number) : undefined);
+  const pageSize = query.limit ?? (isCount(body.limit) && body.limit > 0 ? body.limit : undefined);
   const due = pageSize === undefined ? undefined : Math.max(0, Math.min(pageSize, expected.length - offset));
   if (due !== undefined && body.entries.length !== due)
     return `the page at offset ${offset}${query.limit === undefined ? '' : ` with limit ${query.limit}`} holds ${body.entries.length} part(s), ${due} expected of the ${expected.length} stored`;
@@ -118,7 +119,7 @@ export function sessionStatusProblem(response: JsonResponse, sessionId: string, 
   if (!isRecord(body)) return `the answer is not a JSON object: ${response.text.slice(0, 200)}`;
   const counted = body.num_parts_processed;
   // With `atMost`, any count from 0 to the parts stored is the one expected.
-  const countCatchingUp = atMost && Number.isSafeInteger(counted) && (counted as number) >= 0 && (counted as number) <= processed;
+  const countCatchingUp = atMost && isCount(counted) && counted <= processed;
   return jsonMismatch(
     `the status is not the upload_session ${sessionId} counting ${atMost ? 'at most ' : ''}the ${processed} part(s) stored`,
     fieldsOf(body, ['type', 'id', 'num_parts_processed']),
@@ -129,7 +130,7 @@ export function sessionStatusProblem(response: JsonResponse, sessionId: string, 
 /** 201 `{entries: [file]}` with a file of `size` bytes and, when given, the content's SHA-1 as its sha1. */
 export function committedFileProblem(response: JsonResponse, size: number, sha1?: string): string | undefined {
   if (response.status !== 201) return `expected HTTP 201, got HTTP ${response.status}`;
-  const file = (response.body as { entries?: unknown[] } | undefined)?.entries?.[0];
+  const file = committedEntryOf(response.body);
   if (!isRecord(file)) return `the answer has no file entry: ${response.text.slice(0, 200)}`;
   const expected = { type: 'file', size, ...(sha1 === undefined ? {} : { sha1 }) };
   const mismatch = jsonMismatch(

@@ -89,6 +89,8 @@ export function describeOutcome(outcome: AttemptOutcome): string {
 export interface RetryHooks<R> {
   /** Called before each wait; may throw to stop (an answer budget that the wait would overrun). */
   beforeWait?: (waitMs: number, result: R, outcome: AttemptOutcome, attempt: number) => void;
+  /** The wait after `attempt` came back with `outcome`, or undefined when it is final (default: the policy's, retryDelayFor). */
+  delayFor?: (outcome: AttemptOutcome, attempt: number) => number | undefined;
 }
 
 export interface Retried<R> {
@@ -103,16 +105,16 @@ export interface Retried<R> {
  * that is not a failure at all, such as a success). The one retry loop; the layers below wrap it.
  */
 export async function retrying<R>(
-  attempt: () => Promise<R>,
+  attempt: (attemptNumber: number) => Promise<R>,
   outcome: (result: R) => AttemptOutcome | undefined,
   policy: RetryPolicy,
   hooks: RetryHooks<R> = {},
 ): Promise<Retried<R>> {
   for (let attempts = 1; ; attempts++) {
-    const result = await attempt();
+    const result = await attempt(attempts);
     const read = outcome(result);
     if (read === undefined) return { result, attempts };
-    const waitMs = retryDelayFor(read, attempts, policy);
+    const waitMs = hooks.delayFor ? hooks.delayFor(read, attempts) : retryDelayFor(read, attempts, policy);
     if (waitMs === undefined) return isTransientOutcome(read, policy) ? { result, attempts, exhausted: read } : { result, attempts };
     hooks.beforeWait?.(waitMs, result, read, attempts);
     if (waitMs > 0) await sleep(waitMs);

@@ -5,7 +5,7 @@
  */
 import type { HttpMethod, JsonResponse } from '../http/transport.ts';
 import type { ServerRuleId } from '../protocol/rules.ts';
-import { errorCodeOf } from '../protocol/answers.ts';
+import { fieldOf, errorCodeOf } from '../protocol/answers.ts';
 
 /** Which Authorization header a request carries. */
 export type Credentials = 'token' | 'none' | 'wrong' | 'no-scheme' | 'other-scheme' | 'empty-bearer';
@@ -105,7 +105,7 @@ export function describeExpectation(expect: Expectation): string {
 /** The exchanges as a reproduction's requests (src/grader/reproduction.ts): as sent, the token already `$TOKEN`. */
 export function reproductionRequestsOf(exchanges: readonly ProbeExchange[]) {
   return exchanges.map((exchange) => {
-    const created = exchange.method === 'POST' && exchange.session === undefined ? (exchange.response?.body as { id?: unknown } | undefined)?.id : undefined;
+    const created = exchange.method === 'POST' && exchange.session === undefined ? fieldOf(exchange.response?.body, 'id') : undefined;
     const session = exchange.session ?? (typeof created === 'string' ? created : undefined);
     const body =
       exchange.sent.json !== undefined

@@ -2,7 +2,7 @@
 // 20 MB minimum are learned once a run; each file is then sized so that the server cuts it as asked.
 import { type JsonResponse, describeResponse } from '../http/transport.ts';
 import { totalPartsFor } from '../protocol/parts.ts';
-import { type UploadSession, unusableSessionProblem } from '../protocol/shapes.ts';
+import { type UploadSession, isUsableSession, unusableSessionProblem } from '../protocol/shapes.ts';
 import { Blocked } from '../errors.ts';
 import type { Credentials, Expectation } from './exchange.ts';
 import type { ProbeSession } from './session-model.ts';
@@ -20,9 +20,9 @@ export interface SessionOpener {
 
 /** The upload_session a create was answered with, or Blocked by S-CREATE when it cannot be used. */
 export function sessionOf(response: JsonResponse): UploadSession {
+  if (response.status === 201 && isUsableSession(response.body)) return response.body;
   const problem = response.status === 201 ? unusableSessionProblem(response.body) : describeResponse(response);
-  if (problem) throw new Blocked(['S-CREATE'], `could not open an upload session: ${problem}`);
-  return response.body as UploadSession;
+  throw new Blocked(['S-CREATE'], `could not open an upload session: ${problem}`);
 }
 
 /**
@@ -42,7 +42,7 @@ async function knownServer(probe: SessionOpener): Promise<{ partSize: number; sm
     else {
       const response = await probe.createRaw(probe.createBody(fileSize, probe.nextFileName()), 'token', { kind: 'session', fileSize, mayRefuse: true });
       shared.smallFiles = response.status === 201;
-      if (response.status === 201 && unusableSessionProblem(response.body) === undefined) await probe.abort(response.body as UploadSession);
+      if (response.status === 201 && isUsableSession(response.body)) await probe.abort(response.body);
     }
   }
   return { partSize: shared.partSize, smallFiles: shared.smallFiles };

@@ -10,7 +10,7 @@ import { sha1Of } from '../protocol/digest.ts';
 import { pagesOfParts } from '../protocol/paging.ts';
 import { totalPartsFor } from '../protocol/parts.ts';
 import { createSessionBody } from '../protocol/requests.ts';
-import { type UploadPart, type UploadSession, isRecord, unusableSessionProblem } from '../protocol/shapes.ts';
+import { type UploadPart, type UploadSession, isRecord, isUsableSession } from '../protocol/shapes.ts';
 import { AnswerDeadline } from './budget.ts';
 import { Blocked, NoAnswer } from '../errors.ts';
 import type { Credentials, ExpectedPart, Expectation, ProbeExchange } from './exchange.ts';
@@ -126,8 +126,8 @@ export class ServerProbe {
     const response = await this.send(
       createSpec(this.target, body, credentials, expect ?? (credentials !== 'token' ? AUTH_REFUSAL : { kind: 'session', fileSize })),
     );
-    if (response.status === 201 && unusableSessionProblem(response.body) === undefined) {
-      const session = response.body as UploadSession;
+    if (response.status === 201 && isUsableSession(response.body)) {
+      const session = response.body;
       this.#leftovers.opened(session);
       this.#models.open(session.id);
     }

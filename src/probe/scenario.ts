@@ -15,7 +15,7 @@ import type { ServerRuleId } from '../protocol/rules.ts';
 import { otherBytesOf } from './part-variants.ts';
 import type { SequencesOutcome } from './sequences.ts';
 import { Blocked, type Listing, MAX_LIST_LIMIT, type ProbeSession, type ServerProbe } from './probe.ts';
-import { committedEntryOf, committedFileIdOf } from '../protocol/answers.ts';
+import { committedEntryOf, committedFileIdOf, fieldOf } from '../protocol/answers.ts';
 
 /**
  * Bytes the list-parts paging probe may upload to store one part more than the server's default page
@@ -131,7 +131,7 @@ export class ServerScenario {
     if (withStatus) {
       const status = await this.probe.status(this.session);
       if (status.status !== 200) throw new Blocked(['S-STATUS'], `the session's status could not be read: ${describeResponse(status)}`);
-      note.processed = (status.body as { num_parts_processed?: unknown } | undefined)?.num_parts_processed;
+      note.processed = fieldOf(status.body, 'num_parts_processed');
     }
     return note;
   }
@@ -261,7 +261,7 @@ export class ServerScenario {
     let file = this.session;
     const first = await probe.listParts(file);
     if (first.status !== 200) throw new Error(`a new session's parts could not be listed: ${describeResponse(first)}`);
-    const defaultPage = (first.body as { limit?: unknown } | undefined)?.limit;
+    const defaultPage = fieldOf(first.body, 'limit');
     if (typeof defaultPage !== 'number' || !Number.isSafeInteger(defaultPage) || defaultPage < 1)
       return `the listing states no limit (${JSON.stringify(defaultPage)}), so the kit cannot tell the server's default page`;
     const needed = defaultPage + 1;

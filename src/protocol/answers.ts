@@ -4,7 +4,18 @@ import { isRecord } from './shapes.ts';
 
 /** The `code` of Box's error body. */
 export function errorCodeOf(body: unknown): string | undefined {
-  return isRecord(body) && typeof body.code === 'string' ? body.code : undefined;
+  const code = fieldOf(body, 'code');
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** A field of a JSON object body, as sent (any type), or undefined when the body is not an object. */
+export function fieldOf(body: unknown, field: string): unknown {
+  return isRecord(body) ? body[field] : undefined;
+}
+
+/** Whether a value read from an answer is a whole number from 0 up (a count, an offset, a limit). */
+export function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
 
 /** The `message` of Box's error body. */
@@ -14,12 +25,12 @@ export function errorMessageOf(body: unknown): string | undefined {
 
 /** The part record of an upload-part answer (`{part: {...}}`), as sent: the caller judges whether it is an UploadPart. */
 export function partRecordOf(body: unknown): unknown {
-  return isRecord(body) ? body.part : undefined;
+  return fieldOf(body, 'part');
 }
 
 /** The file a commit created: the first entry of its answer (`{total_count: 1, entries: [file]}`). */
 export function committedEntryOf(body: unknown): Record<string, unknown> | undefined {
-  const entries = isRecord(body) ? body.entries : undefined;
+  const entries = fieldOf(body, 'entries');
   const first: unknown = Array.isArray(entries) ? entries[0] : undefined;
   return isRecord(first) ? first : undefined;
 }

@@ -149,9 +149,13 @@ export function uploadSessionProblem(value: unknown, fileSize: number): string |
   return undefined;
 }
 
-/** The session a client can work with: it plans parts from part_size itself and needs only the endpoints. */
+/** Whether a client can work with `value` as an upload_session: it plans parts from part_size itself and needs only the endpoints. */
+export function isUsableSession(value: unknown): value is UploadSession {
+  return unusableSessionProblem(value) === undefined;
+}
+
+/** The session a client can work with, or a TypeError saying why it is not one. */
 export function asUploadSession(value: unknown): UploadSession {
-  const problem = unusableSessionProblem(value);
-  if (problem) throw new TypeError(`Unusable upload session: ${problem}`);
-  return value as UploadSession;
+  if (isUsableSession(value)) return value;
+  throw new TypeError(`Unusable upload session: ${unusableSessionProblem(value)}`);
 }

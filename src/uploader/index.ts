@@ -1,12 +1,11 @@
 import { open } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { committedEntryOf, partRecordOf, partsPageOf } from '../protocol/answers.ts';
 import { MAX_LIST_LIMIT, pagesOfParts } from '../protocol/paging.ts';
 import { totalPartsFor } from '../protocol/parts.ts';
 import { JSON_CONTENT_TYPE, UPLOAD_SESSIONS_PATH, commitBody, commitHeaders, createSessionBody, partHeaders } from '../protocol/requests.ts';
 import { type BoxFile, type UploadPart, type UploadSession, asUploadSession, isUploadPart } from '../protocol/shapes.ts';
 import { type HttpMethod, type HttpRequest, type SendResult, type Transport, describeResponse, undiciTransport } from '../http/transport.ts';
-import { type AttemptOutcome, DEFAULT_RETRY_POLICY, type RetryPolicy, awaitCommit, describeOutcome, outcomeOf, withRetry } from '../http/retry.ts';
+import { type AttemptOutcome, DEFAULT_RETRY_POLICY, type RetryPolicy, awaitCommit, describeOutcome, outcomeOf, retrying, withRetry } from '../http/retry.ts';
 import { isOverlapRefusal, partRetryDelayFor } from './part-retry.ts';
 import { HoldingReader, type PartReader, type ReadyPart, RereadingReader } from './digests.ts';
 import { UploadError } from '../errors.ts';
@@ -45,6 +44,9 @@ export interface UploadResult {
   parts: number;
   partSize: number;
 }
+
+/** What one attempt at a part came to: its record once stored, else the outcome to retry on or give up with. */
+type PartAttempt = { stored: UploadPart; outcome?: undefined } | { stored?: undefined; outcome: AttemptOutcome };
 
 /** Cut-down signal: wakes every waiter when state changes. */
 class Changes {
@@ -97,43 +99,56 @@ export async function uploadFile(options: UploadOptions): Promise<UploadResult> 
     let uploadedBytes = 0;
     let failure: Error | undefined;
 
-    const sendPart = async ({ part, sha1: partSha1, body }: ReadyPart): Promise<void> => {
+    /** One PUT of a part: its record once stored (acknowledged, or found listed after a lost answer), else what came back. */
+    const attemptPart = async ({ part, sha1: partSha1, body }: ReadyPart, attempt: number): Promise<PartAttempt> => {
       const sha1 = partSha1.toString('hex');
-      const headers = { ...auth, ...partHeaders(part.offset, part.size, fileSize, partSha1) };
-      for (let attempt = 1; ; attempt++) {
-        const result = await send('PUT', uploadPart, headers, body);
-        if (attempt > 1) {
-          // Later parts wait until the retry has been answered: only then has it surely reached the server
-          // before them (started together, either may arrive first).
-          retriesPending -= 1;
-          changes.notify();
-        }
-        if (result.ok && result.response.status === 200) {
-          const record = partRecordOf(result.response.body);
-          const matches = isUploadPart(record) && record.offset === part.offset && record.size === part.size && record.sha1 === sha1;
-          if (options.checkPartRecords !== false && !matches) {
-            throw new UploadError(`part ${part.index + 1}: the server acknowledged ${JSON.stringify(record)}, not the part sent`);
-          }
-          records.push(record as UploadPart);
-          return;
-        }
-        const outcome: AttemptOutcome = outcomeOf(result);
-        // An earlier attempt whose answer was lost may have been stored: the server then refuses the resend
-        // as an overlap. The listed record for exactly these bytes is the part's record (C-RECOVER-STORED).
-        if (attempt > 1 && isOverlapRefusal(outcome)) {
-          const stored = await storedRecordFor(send, auth, session?.session_endpoints.list_parts ?? '', { offset: part.offset, size: part.size, sha1 });
-          if (stored) {
-            log(`part ${part.index + 1}: already stored (an earlier answer was lost); its listed record is used`);
-            records.push(stored);
-            return;
-          }
-        }
-        const wait = partRetryDelayFor(outcome, attempt, policy);
-        if (wait === undefined || failure) throw new UploadError(`part ${part.index + 1}: ${describeOutcome(outcome)}, giving up after ${attempt} attempt(s)`);
-        log(`part ${part.index + 1}: ${describeOutcome(outcome)}; retrying in ${wait} ms`);
-        retriesPending += 1;
-        await sleep(wait);
+      const result = await send('PUT', uploadPart, { ...auth, ...partHeaders(part.offset, part.size, fileSize, partSha1) }, body);
+      if (attempt > 1) {
+        // Later parts wait until the retry has been answered: only then has it surely reached the server
+        // before them (started together, either may arrive first).
+        retriesPending -= 1;
+        changes.notify();
       }
+      if (result.ok && result.response.status === 200) {
+        const record = partRecordOf(result.response.body);
+        const matches = isUploadPart(record) && record.offset === part.offset && record.size === part.size && record.sha1 === sha1;
+        if (options.checkPartRecords !== false && !matches) {
+          throw new UploadError(`part ${part.index + 1}: the server acknowledged ${JSON.stringify(record)}, not the part sent`);
+        }
+        return { stored: record as UploadPart };
+      }
+      const outcome = outcomeOf(result);
+      // An earlier attempt whose answer was lost may have been stored: the server then refuses the resend
+      // as an overlap. The listed record for exactly these bytes is the part's record (C-RECOVER-STORED).
+      if (attempt > 1 && isOverlapRefusal(outcome)) {
+        const stored = await storedRecordFor(send, auth, session?.session_endpoints.list_parts ?? '', { offset: part.offset, size: part.size, sha1 });
+        if (stored) {
+          log(`part ${part.index + 1}: already stored (an earlier answer was lost); its listed record is used`);
+          return { stored };
+        }
+      }
+      return { outcome };
+    };
+
+    const sendPart = async (ready: ReadyPart): Promise<void> => {
+      const name = `part ${ready.part.index + 1}`;
+      const giveUp = (outcome: AttemptOutcome, attempts: number) =>
+        new UploadError(`${name}: ${describeOutcome(outcome)}, giving up after ${attempts} attempt(s)`);
+      const { result, attempts } = await retrying(
+        (attempt) => attemptPart(ready, attempt),
+        (tried) => tried.outcome,
+        policy,
+        {
+          delayFor: (outcome, attempt) => partRetryDelayFor(outcome, attempt, policy),
+          beforeWait: (waitMs, _tried, outcome, attempt) => {
+            if (failure) throw giveUp(outcome, attempt);
+            log(`${name}: ${describeOutcome(outcome)}; retrying in ${waitMs} ms`);
+            retriesPending += 1;
+          },
+        },
+      );
+      if (result.outcome) throw giveUp(result.outcome, attempts);
+      records.push(result.stored);
     };
 
     const inFlight = new Set<Promise<void>>();

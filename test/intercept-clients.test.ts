@@ -29,9 +29,9 @@ const known = (id: string) => {
 // grades a client as it ships exactly as the adapter path does, and that the run completes. Side by side:
 // the recipe's runs mostly wait on the server's slow answers, and no rule asserted here is about timing.
 describe('clients graded as they ship, through --intercept', { concurrency: true }, () => {
-  test("the guide's recipe with Box's own URL, intercepted, gets the same per-rule statuses as the recipe on UPLOAD_BASE_URL", async () => {
+  test("the guide's recipe, graded end to end on UPLOAD_BASE_URL, and with Box's own URL intercepted: the same per-rule statuses", async () => {
     const [adapter, intercepted] = await Promise.all([runKit(known('guide-recipe')), runKit(known('guide-recipe-box-urls'))]);
-    assert.ok(adapter.report, adapter.stderr);
+    assertGradedEndToEnd(adapter);
     assert.ok(intercepted.report, intercepted.stderr);
     assert.deepEqual(statuses(intercepted.report), statuses(adapter.report));
     assert.equal(statuses(intercepted.report)['C-CREATE'], 'passed');

@@ -6,7 +6,8 @@ import { describe, test } from 'node:test';
 import { RULES } from '../src/protocol/rules.ts';
 import { HTTP_VARIANTS_CLIENT, MINIMAL_CLIENT, failedRules, rulesWithStatus, runKit } from './support/kit.ts';
 
-describe('the kit end to end', () => {
+// Side by side, three at a time: the long runs mostly wait on the server's delays and Retry-After.
+describe('the kit end to end', { concurrency: 3 }, () => {
   test('the default run grades the reference uploader and the embedded server conformant on every rule, and writes every report', async () => {
     const { code, report, reportDir, stdout } = await runKit([]);
     assert.equal(code, 0, stdout);

@@ -15,7 +15,7 @@ function missingPackages(modules: string[]): string | undefined {
 
 // What each SDK scores is a finding (npm run grade:known); these prove that each adapter runs its SDK, from the
 // archive, against the kit, direct and through --intercept, on a short set of scenarios.
-describe("Box's Python SDKs through their adapters", { concurrency: 2 }, () => {
+describe("Box's Python SDKs through their adapters", { concurrency: true }, () => {
   for (const client of KNOWN_CLIENTS.filter((known) => known.command.startsWith('/usr/bin/python3 '))) {
     const skip = missingPackages(client.id.includes('legacy') ? ['requests', 'attr'] : ['requests']);
     test(`${client.name}: runs, opens the session as the rules say and sends every part's digest`, { skip }, async () => {

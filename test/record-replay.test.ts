@@ -29,7 +29,7 @@ async function recordThenReplay(serverArgs: string[]) {
   return { recording, live, replayed };
 }
 
-describe('record a live run, replay it offline', () => {
+describe('record a live run, replay it offline', { concurrency: true }, () => {
   test('the simulated server in another process: same per-rule results, and the token is nowhere', async () => {
     const { recording, live, replayed } = await recordThenReplay([
       '--no-warnings',

@@ -1,4 +1,4 @@
 import { describe } from 'node:test';
-import { SELF_TEST_CONCURRENCY, defectTests } from './support/self-test.ts';
+import { CLIENT_SELF_TEST_CONCURRENCY, defectTests } from './support/self-test.ts';
 
-describe('self-test: deliberately broken clients, first half', { concurrency: SELF_TEST_CONCURRENCY }, () => defectTests(0));
+describe('self-test: deliberately broken clients, first half', { concurrency: CLIENT_SELF_TEST_CONCURRENCY }, () => defectTests(0));

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { SELF_TEST_CONCURRENCY } from './support/self-test.ts';
+import { SERVER_SELF_TEST_CONCURRENCY } from './support/self-test.ts';
 import { describe, test } from 'node:test';
 import { failedRules } from './support/kit.ts';
 import { gradeMinimalServer, notPassed, serverSelfTests } from './support/self-test-servers.ts';
 
-describe('self-test: deliberately broken servers, each a real process on loopback, first half', { concurrency: SELF_TEST_CONCURRENCY }, () => {
+describe('self-test: deliberately broken servers, each a real process on loopback, first half', { concurrency: SERVER_SELF_TEST_CONCURRENCY }, () => {
   test('an independent server without defects is conformant', async () => {
     const { code, report, stdout } = await gradeMinimalServer([]);
     assert.deepEqual(failedRules(report), [], stdout);

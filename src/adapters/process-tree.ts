@@ -49,10 +49,15 @@ async function readStat(pid: number): Promise<ProcessEntry | undefined> {
   }
 }
 
+/** The processes of `pids` still alive (not gone, not zombies). */
+async function aliveOf(pids: readonly number[]): Promise<ProcessEntry[]> {
+  const entries = await Promise.all(pids.map((pid) => readStat(pid)));
+  return entries.filter((entry): entry is ProcessEntry => entry !== undefined && !isGone(entry.state));
+}
+
 async function listProcesses(): Promise<ProcessEntry[]> {
   const names = await readdir(PROC).catch(() => [] as string[]);
-  const entries = await Promise.all(names.filter((name) => /^\d+$/.test(name)).map((name) => readStat(Number(name))));
-  return entries.filter((entry): entry is ProcessEntry => entry !== undefined && !isGone(entry.state));
+  return aliveOf(names.filter((name) => /^\d+$/.test(name)).map(Number));
 }
 
 async function carriesMarker(pid: number, marker: string): Promise<boolean> {
@@ -124,6 +129,8 @@ export class ProcessTree implements ContainedCommand {
   readonly #strangers = new Set<string>();
   #tracker: NodeJS.Timeout | undefined;
   #scanning: Promise<void> | undefined;
+  /** Set once a process of the run is known to have run in the cgroup. */
+  #joined = false;
 
   private constructor(marker: string, cgroup: string | undefined, proc: boolean) {
     this.#marker = marker;
@@ -175,6 +182,9 @@ export class ProcessTree implements ContainedCommand {
   /** The run's processes alive now. */
   async members(): Promise<ProcessEntry[]> {
     if (!this.#proc) return [];
+    // Once the command has run in the cgroup, every process of the run was born in it: the cgroup alone is
+    // read, not every process of the machine (hundreds, while a test suite runs, each a read of /proc).
+    if (await this.#cgroupJoined()) return this.#cgroupMembers();
     const all = await listProcesses();
     const found = new Map<number, ProcessEntry>();
     const inCgroup = new Set(await this.#cgroupPids());
@@ -207,6 +217,23 @@ export class ProcessTree implements ContainedCommand {
     for (const key of this.#known.keys()) if (!alive.has(key)) this.#known.delete(key);
     for (const key of this.#strangers) if (!alive.has(key) || this.#known.has(key)) this.#strangers.delete(key);
     return [...found.values()];
+  }
+
+  /**
+   * Whether the command's shell moved itself into the cgroup (it runs the command only after trying): then
+   * some CPU time was spent in it. Until then, and if the move was refused, the run is followed through /proc.
+   */
+  async #cgroupJoined(): Promise<boolean> {
+    if (!this.#cgroup) return false;
+    if (!this.#joined) {
+      const stat = await readFile(join(this.#cgroup, 'cpu.stat'), 'utf8').catch(() => '');
+      this.#joined = Number(/^usage_usec (\d+)$/m.exec(stat)?.[1] ?? 0) > 0;
+    }
+    return this.#joined;
+  }
+
+  async #cgroupMembers(): Promise<ProcessEntry[]> {
+    return aliveOf((await this.#cgroupPids()).filter((pid) => pid !== process.pid));
   }
 
   async #cgroupPids(): Promise<number[]> {

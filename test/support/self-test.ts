@@ -4,10 +4,13 @@ import { ruleById } from '../../src/protocol/rules.ts';
 import { DEFECTS, MINIMAL_CLIENT, failedRules, rulesWithStatus, runKit } from './kit.ts';
 
 /**
- * How many self-test cases of one file run at once. Each is a real kit process that mostly waits (server delays,
- * Retry-After, 202s: a client case takes about 13 s of which 6 s of CPU), so cases run beside each other.
+ * How many self-test cases of one file run at once, each a real kit process. A client case mostly waits
+ * (server delays, Retry-After, 202s: about 10 s of wall time for 4 CPU-s, the kit and 17 client runs), so four
+ * run beside each other; a server case waits less (the probe sends ~175 MB to a server that hashes it:
+ * 2.4 CPU-s in 3 s), so three.
  */
-export const SELF_TEST_CONCURRENCY = 2;
+export const CLIENT_SELF_TEST_CONCURRENCY = 4;
+export const SERVER_SELF_TEST_CONCURRENCY = 3;
 
 /** Grades the minimal client with each defect in `half` (0 or 1) of the table, one real process each. */
 export function defectTests(half: 0 | 1): void {

@@ -256,8 +256,11 @@ export class UploadStore {
     return hash.digest();
   }
 
-  /** Makes `paths` (the session's committed parts) a file; the session no longer owns them. */
-  addFile(session: Session, paths: string[], sha1Hex: string, attributes: FileAttributes = {}): StoredFile {
+  /**
+   * Makes `paths` (the session's committed parts) a file; the session no longer owns them. Files past the cap
+   * (the oldest first) are forgotten at once and their parts gone from the disk when this resolves.
+   */
+  async addFile(session: Session, paths: string[], sha1Hex: string, attributes: FileAttributes = {}): Promise<StoredFile> {
     const existing = session.fileId ? this.files.get(session.fileId) : undefined;
     const now = Date.now();
     const entry: BoxFile = fileEntry({
@@ -280,11 +283,13 @@ export class UploadStore {
     this.files.set(id, file);
     const kept = new Set(paths);
     for (const [offset, part] of session.parts) if (kept.has(part.path)) session.parts.delete(offset);
+    const evicted: Promise<boolean>[] = [];
     while (this.files.size > this.limits.maxFiles) {
       const oldest = this.files.keys().next().value;
       if (oldest === undefined) break;
-      void this.removeFile(oldest);
+      evicted.push(this.removeFile(oldest));
     }
+    await Promise.all(evicted);
     return file;
   }
 

@@ -54,7 +54,7 @@ async function finishCommit(ctx: RequestContext, session: Session, listed: Uploa
     return fail(ctx, 400, 'digest_mismatch', `File digest was incorrect. Actual: ${actual.toString('base64')} Expected: ${expected.toString('base64')}`);
   }
   const previous = session.fileId ? store.files.get(session.fileId) : undefined;
-  const file = store.addFile(session, paths, actual.toString('hex'), attributes);
+  const file = await store.addFile(session, paths, actual.toString('hex'), attributes);
   if (previous) await store.removeQuietly(previous.paths);
   session.committedFile = file;
   await store.endSession(session, 'committed');

@@ -129,10 +129,11 @@ export const DEFECTS: readonly { defect: string; breaks: string[]; blocked?: str
 export const MINIMAL_SERVER = 'test/fixtures/servers/minimal-server.mjs';
 
 /**
- * How the self-test runs the minimal server: 1 MiB parts and a default page of 20 parts, so that a 21 MB
- * file already holds more parts than one default page.
+ * How the self-test runs the minimal server: 256 KiB parts and a default page of 20 parts, so that a file
+ * of 21 parts (5.5 MB) already holds more than one default page, and the file over 20 MB that the probe
+ * sends as Box's smallest chunked upload holds 81. (1 MiB parts sent three times the bytes, 175 MB a run.)
  */
-export const MINIMAL_SERVER_ARGS = ['--part-size', '1048576', '--page', '20'];
+export const MINIMAL_SERVER_ARGS = ['--part-size', '262144', '--page', '20'];
 
 /** Starts a server command (node script and arguments) as a real process; resolves once it prints its base URL. */
 export async function startServerProcess(args: string[]): Promise<{ baseUrl: string; stop: () => Promise<void> }> {

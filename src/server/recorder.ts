@@ -1,5 +1,6 @@
 import { type ContentRange, parseContentRange } from '../protocol/content-range.ts';
-import { type UploadPart, isRecord, isUploadPart } from '../protocol/shapes.ts';
+import { committedFileIdOf, errorCodeOf, fieldOf, partRecordOf, partsPageOf } from '../protocol/answers.ts';
+import { type UploadPart, isUploadPart } from '../protocol/shapes.ts';
 import type { FaultAction } from './faults.ts';
 import { recentLoopLagMs } from './loop-lag.ts';
 
@@ -84,16 +85,16 @@ export interface AnswerReading {
 }
 
 export function readAnswer(body: unknown): AnswerReading {
-  if (!isRecord(body)) return {};
   const reading: AnswerReading = {};
-  if (typeof body.code === 'string') reading.code = body.code;
-  if (isUploadPart(body.part)) reading.part = body.part;
-  if (Array.isArray(body.entries)) {
-    reading.listed = body.entries.filter(isUploadPart);
-    const [first] = body.entries as unknown[];
-    if (isRecord(first) && typeof first.id === 'string') reading.firstEntryId = first.id;
-  }
-  const conflicting = isRecord(body.context_info) ? body.context_info.conflicting_part : undefined;
+  const code = errorCodeOf(body);
+  if (code !== undefined) reading.code = code;
+  const part = partRecordOf(body);
+  if (isUploadPart(part)) reading.part = part;
+  const page = partsPageOf(body);
+  if (page) reading.listed = page.entries.filter(isUploadPart);
+  const firstEntryId = committedFileIdOf(body);
+  if (firstEntryId !== undefined) reading.firstEntryId = firstEntryId;
+  const conflicting = fieldOf(fieldOf(body, 'context_info'), 'conflicting_part');
   if (isUploadPart(conflicting)) reading.conflictingPart = conflicting;
   return reading;
 }

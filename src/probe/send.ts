@@ -61,6 +61,7 @@ export async function sendAndWait(context: SendContext, spec: SendSpec): Promise
   }`;
   const parsedRange = parseContentRange(contentRange);
   const bodyBytes = spec.body === undefined ? Buffer.alloc(0) : typeof spec.body === 'string' ? Buffer.from(spec.body) : spec.body;
+  const body = { length: bodyBytes.length, sha1: spec.bodySha1 ?? sha1Of(bodyBytes).toString('hex') };
   const deadline = spec.deadline ?? new AnswerDeadline(runShared(target).patience.budget(), `the answer to ${described}`);
   const attemptOnce = async (): Promise<{ exchange: ProbeExchange; response: JsonResponse }> => {
     const exchange: ProbeExchange = {
@@ -70,7 +71,7 @@ export async function sendAndWait(context: SendContext, spec: SendSpec): Promise
       url: spec.url,
       credentials,
       range: parsedRange.ok ? parsedRange.value : undefined,
-      body: { length: bodyBytes.length, sha1: spec.bodySha1 ?? sha1Of(bodyBytes).toString('hex') },
+      body,
       session: spec.session,
       expect: spec.expect ?? { kind: 'any' },
       sent,

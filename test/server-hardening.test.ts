@@ -318,6 +318,13 @@ describe('bounded by design', () => {
 
   test('committed files are capped (oldest forgotten first) and expire', async () => {
     const { server, partFiles } = await storageServer({ maxFiles: 1, fileTtlMs: 300 });
+    // A slow disk: removing a part file takes 100 ms. The commit that forgets the older file answers after its parts are gone.
+    const originalRm = fs.promises.rm;
+    mock.method(fs.promises, 'rm', async (path: fs.PathLike, options?: fs.RmOptions) => {
+      if (String(path).includes('box-sim-hardening-')) await sleep(100);
+      return originalRm(path, options);
+    });
+    syncBuiltinESMExports();
     const older = await committedFile(server, bytesFor(1500, 1));
     const newer = await committedFile(server, bytesFor(1500, 2));
     await expectBoxError(await fetch(`${server.baseUrl}/files/${older.id}`, { headers: auth }), 404, 'not_found');
